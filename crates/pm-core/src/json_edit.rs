@@ -1,0 +1,1 @@
+//! Format-preserving edits of strict JSON documents (settings files). See DEVIATIONS.md 1.

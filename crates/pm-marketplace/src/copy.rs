@@ -1,0 +1,1 @@
+//! Symlink-aware copy of a plugin directory into the cache.
