@@ -25,7 +25,9 @@ impl PluginRef {
 
     /// The full id when the marketplace is known.
     pub fn id(&self) -> Option<PluginId> {
-        self.marketplace.as_ref().map(|m| PluginId::new(&self.name, m))
+        self.marketplace
+            .as_ref()
+            .map(|m| PluginId::new(&self.name, m))
     }
 }
 
@@ -42,7 +44,10 @@ pub struct PluginId {
 impl PluginId {
     /// Builds an id from its two parts.
     pub fn new(name: &str, marketplace: &str) -> Self {
-        PluginId { name: name.to_string(), marketplace: marketplace.to_string() }
+        PluginId {
+            name: name.to_string(),
+            marketplace: marketplace.to_string(),
+        }
     }
 
     /// Parses a stored key (`name@marketplace`); `None` when there is no `@` or a part is empty.
@@ -60,7 +65,13 @@ impl PluginId {
     pub fn data_dir_name(&self) -> String {
         self.to_string()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect()
     }
 }
@@ -86,10 +97,7 @@ pub fn is_valid_id_part(part: &str) -> bool {
 /// `.` or `..`, and without `/`, `\` or NUL. Plugin and marketplace names that fail this are
 /// refused before any path is built from them.
 pub fn is_safe_path_component(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', '\0'])
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 #[cfg(test)]

@@ -16,7 +16,11 @@ pub const MARKETPLACE_MANIFEST_PATH: &str = ".claude-plugin/marketplace.json";
 pub enum ManifestError {
     /// Not valid JSON; 1-based line and column.
     #[error("invalid JSON at line {line}, column {column}: {message}")]
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// Valid JSON that does not have the required shape; `field` is a dotted path.
     #[error("`{field}`: {message}")]
     Schema { field: String, message: String },
@@ -30,7 +34,11 @@ impl ManifestError {
             Some(at) => message[..at].to_string(),
             None => message,
         };
-        ManifestError::Syntax { line: error.line(), column: error.column(), message }
+        ManifestError::Syntax {
+            line: error.line(),
+            column: error.column(),
+            message,
+        }
     }
 }
 
@@ -39,7 +47,12 @@ impl ManifestError {
 pub fn decode_utf8_lossy(bytes: &[u8]) -> (String, bool) {
     match std::str::from_utf8(bytes) {
         Ok(text) => (text.trim_start_matches('\u{feff}').to_string(), false),
-        Err(_) => (String::from_utf8_lossy(bytes).trim_start_matches('\u{feff}').to_string(), true),
+        Err(_) => (
+            String::from_utf8_lossy(bytes)
+                .trim_start_matches('\u{feff}')
+                .to_string(),
+            true,
+        ),
     }
 }
 
@@ -85,15 +98,36 @@ pub enum PluginSource {
     /// `"./path"` relative to the marketplace root (`"."` and `"./"` mean the root).
     Relative(String),
     /// `{"source": "github", "repo": "o/r", "ref"?, "sha"?}`.
-    Github { repo: String, reference: Option<String>, sha: Option<String> },
+    Github {
+        repo: String,
+        reference: Option<String>,
+        sha: Option<String>,
+    },
     /// `{"source": "url", "url": "https://…/r.git", "ref"?, "sha"?}`: a git repository.
-    Url { url: String, reference: Option<String>, sha: Option<String> },
+    Url {
+        url: String,
+        reference: Option<String>,
+        sha: Option<String>,
+    },
     /// `{"source": "git-subdir", "url": "o/r" or URL, "path": "tools/x", "ref"?, "sha"?}`.
-    GitSubdir { url: String, path: String, reference: Option<String>, sha: Option<String> },
+    GitSubdir {
+        url: String,
+        path: String,
+        reference: Option<String>,
+        sha: Option<String>,
+    },
     /// `{"source": "npm", "package": "@a/b", "version"?, "registry"?}`.
-    Npm { package: String, version: Option<String>, registry: Option<String> },
+    Npm {
+        package: String,
+        version: Option<String>,
+        registry: Option<String>,
+    },
     /// Anything else: the reason it cannot be installed and the raw value.
-    Invalid { reason: String, kind: InvalidSourceKind, raw: Value },
+    Invalid {
+        reason: String,
+        kind: InvalidSourceKind,
+        raw: Value,
+    },
 }
 
 /// Why a source is [`PluginSource::Invalid`]; decides the install failure code.
@@ -134,9 +168,17 @@ impl PluginSource {
     }
 
     fn from_value(value: Option<&Value>, name: &str, plugin_root: Option<&str>) -> Self {
-        let invalid = |reason: &str, kind, raw: &Value| PluginSource::Invalid { reason: reason.to_string(), kind, raw: raw.clone() };
+        let invalid = |reason: &str, kind, raw: &Value| PluginSource::Invalid {
+            reason: reason.to_string(),
+            kind,
+            raw: raw.clone(),
+        };
         let Some(value) = value else {
-            return invalid("source: Invalid input: expected a string or an object", InvalidSourceKind::Malformed, &Value::Null);
+            return invalid(
+                "source: Invalid input: expected a string or an object",
+                InvalidSourceKind::Malformed,
+                &Value::Null,
+            );
         };
         match value {
             Value::String(text) => {
@@ -147,12 +189,20 @@ impl PluginSource {
                 if let Some(root) = plugin_root {
                     if !text.is_empty() && !text.contains(['/', '\\']) && text != ".." {
                         let root = root.trim_end_matches('/');
-                        let root = if root.starts_with("./") || root == "." { root.to_string() } else { format!("./{root}") };
+                        let root = if root.starts_with("./") || root == "." {
+                            root.to_string()
+                        } else {
+                            format!("./{root}")
+                        };
                         return PluginSource::Relative(format!("{root}/{text}"));
                     }
                 }
                 let _ = name;
-                invalid("source: Invalid string: must start with \"./\"", InvalidSourceKind::NotRelative, value)
+                invalid(
+                    "source: Invalid string: must start with \"./\"",
+                    InvalidSourceKind::NotRelative,
+                    value,
+                )
             }
             Value::Object(object) => {
                 let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
@@ -161,30 +211,73 @@ impl PluginSource {
                 let sha = text("sha");
                 match kind.as_deref() {
                     Some("github") => match text("repo") {
-                        Some(repo) => PluginSource::Github { repo, reference, sha },
-                        None => invalid("source.repo: Invalid input: expected string", InvalidSourceKind::Malformed, value),
+                        Some(repo) => PluginSource::Github {
+                            repo,
+                            reference,
+                            sha,
+                        },
+                        None => invalid(
+                            "source.repo: Invalid input: expected string",
+                            InvalidSourceKind::Malformed,
+                            value,
+                        ),
                     },
                     Some("url") | Some("git") => match text("url") {
-                        Some(url) => PluginSource::Url { url, reference, sha },
-                        None => invalid("source.url: Invalid input: expected string", InvalidSourceKind::Malformed, value),
+                        Some(url) => PluginSource::Url {
+                            url,
+                            reference,
+                            sha,
+                        },
+                        None => invalid(
+                            "source.url: Invalid input: expected string",
+                            InvalidSourceKind::Malformed,
+                            value,
+                        ),
                     },
-                    Some("git-subdir") => match (text("url").or_else(|| text("repo")), text("path")) {
-                        (Some(url), Some(path)) => PluginSource::GitSubdir { url, path, reference, sha },
-                        _ => invalid("source: git-subdir needs `url` and `path`", InvalidSourceKind::Malformed, value),
-                    },
+                    Some("git-subdir") => {
+                        match (text("url").or_else(|| text("repo")), text("path")) {
+                            (Some(url), Some(path)) => PluginSource::GitSubdir {
+                                url,
+                                path,
+                                reference,
+                                sha,
+                            },
+                            _ => invalid(
+                                "source: git-subdir needs `url` and `path`",
+                                InvalidSourceKind::Malformed,
+                                value,
+                            ),
+                        }
+                    }
                     Some("npm") => match text("package") {
-                        Some(package) => PluginSource::Npm { package, version: text("version"), registry: text("registry") },
-                        None => invalid("source.package: Invalid input: expected string", InvalidSourceKind::Malformed, value),
+                        Some(package) => PluginSource::Npm {
+                            package,
+                            version: text("version"),
+                            registry: text("registry"),
+                        },
+                        None => invalid(
+                            "source.package: Invalid input: expected string",
+                            InvalidSourceKind::Malformed,
+                            value,
+                        ),
                     },
                     Some(other) => invalid(
                         &format!("source type `{other}` is not supported"),
                         InvalidSourceKind::UnknownType,
                         value,
                     ),
-                    None => invalid("source.source: Invalid input: expected string", InvalidSourceKind::Malformed, value),
+                    None => invalid(
+                        "source.source: Invalid input: expected string",
+                        InvalidSourceKind::Malformed,
+                        value,
+                    ),
                 }
             }
-            _ => invalid("source: Invalid input: expected a string or an object", InvalidSourceKind::Malformed, value),
+            _ => invalid(
+                "source: Invalid input: expected a string or an object",
+                InvalidSourceKind::Malformed,
+                value,
+            ),
         }
     }
 }
@@ -202,37 +295,89 @@ impl MarketplaceManifest {
 
     /// Builds the manifest from an already parsed document (see [`MarketplaceManifest::parse`]).
     pub fn from_value(value: Value) -> Result<Self, ManifestError> {
-        let schema = |field: &str, message: &str| ManifestError::Schema { field: field.into(), message: message.into() };
+        let schema = |field: &str, message: &str| ManifestError::Schema {
+            field: field.into(),
+            message: message.into(),
+        };
         let Value::Object(raw) = value else {
             return Err(schema("(top level)", "Invalid input: expected object"));
         };
         let name = match raw.get("name") {
             Some(Value::String(name)) => name.clone(),
-            Some(other) => return Err(schema("name", &format!("Invalid input: expected string, received {}", type_name(other)))),
-            None => return Err(schema("name", "Invalid input: expected string, received undefined")),
+            Some(other) => {
+                return Err(schema(
+                    "name",
+                    &format!(
+                        "Invalid input: expected string, received {}",
+                        type_name(other)
+                    ),
+                ));
+            }
+            None => {
+                return Err(schema(
+                    "name",
+                    "Invalid input: expected string, received undefined",
+                ));
+            }
         };
         let owner = match raw.get("owner") {
             Some(owner @ Value::Object(_)) => owner.clone(),
-            Some(other) => return Err(schema("owner", &format!("Invalid input: expected object, received {}", type_name(other)))),
-            None => return Err(schema("owner", "Invalid input: expected object, received undefined")),
+            Some(other) => {
+                return Err(schema(
+                    "owner",
+                    &format!(
+                        "Invalid input: expected object, received {}",
+                        type_name(other)
+                    ),
+                ));
+            }
+            None => {
+                return Err(schema(
+                    "owner",
+                    "Invalid input: expected object, received undefined",
+                ));
+            }
         };
         let entries = match raw.get("plugins") {
             Some(Value::Array(entries)) => entries,
-            Some(other) => return Err(schema("plugins", &format!("Invalid input: expected array, received {}", type_name(other)))),
-            None => return Err(schema("plugins", "Invalid input: expected array, received undefined")),
+            Some(other) => {
+                return Err(schema(
+                    "plugins",
+                    &format!(
+                        "Invalid input: expected array, received {}",
+                        type_name(other)
+                    ),
+                ));
+            }
+            None => {
+                return Err(schema(
+                    "plugins",
+                    "Invalid input: expected array, received undefined",
+                ));
+            }
         };
         let metadata = raw.get("metadata").and_then(Value::as_object);
-        let plugin_root = metadata.and_then(|m| m.get("pluginRoot")).and_then(Value::as_str).map(str::to_string);
+        let plugin_root = metadata
+            .and_then(|m| m.get("pluginRoot"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let description = raw
             .get("description")
             .and_then(Value::as_str)
-            .or_else(|| metadata.and_then(|m| m.get("description")).and_then(Value::as_str))
+            .or_else(|| {
+                metadata
+                    .and_then(|m| m.get("description"))
+                    .and_then(Value::as_str)
+            })
             .map(str::to_string);
         let mut plugins = Vec::with_capacity(entries.len());
         let mut dropped = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
             let Value::Object(entry) = entry else {
-                dropped.push((index, format!("plugins[{index}] is {}, not an object", type_name(entry))));
+                dropped.push((
+                    index,
+                    format!("plugins[{index}] is {}, not an object", type_name(entry)),
+                ));
                 continue;
             };
             let name = match entry.get("name") {
@@ -242,7 +387,8 @@ impl MarketplaceManifest {
                     continue;
                 }
             };
-            let source = PluginSource::from_value(entry.get("source"), &name, plugin_root.as_deref());
+            let source =
+                PluginSource::from_value(entry.get("source"), &name, plugin_root.as_deref());
             let text = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_string);
             plugins.push(PluginEntry {
                 version: text("version"),
@@ -253,7 +399,15 @@ impl MarketplaceManifest {
                 raw: entry.clone(),
             });
         }
-        Ok(MarketplaceManifest { name, owner, description, plugin_root, plugins, dropped, raw })
+        Ok(MarketplaceManifest {
+            name,
+            owner,
+            description,
+            plugin_root,
+            plugins,
+            dropped,
+            raw,
+        })
     }
 
     /// The entries named `name` (exact, case-sensitive), in file order.
@@ -299,26 +453,68 @@ mod tests {
         assert_eq!(manifest.name, "mk");
         assert_eq!(manifest.plugins.len(), 8);
         assert_eq!(manifest.dropped.len(), 1);
-        assert_eq!(manifest.plugins[0].source, PluginSource::Relative("./plugins/a".into()));
-        assert_eq!(manifest.plugins[1].source, PluginSource::Relative("./plugins/b".into()));
+        assert_eq!(
+            manifest.plugins[0].source,
+            PluginSource::Relative("./plugins/a".into())
+        );
+        assert_eq!(
+            manifest.plugins[1].source,
+            PluginSource::Relative("./plugins/b".into())
+        );
         assert!(!manifest.plugins[1].strict);
-        assert!(matches!(manifest.plugins[2].source, PluginSource::Invalid { kind: InvalidSourceKind::NotRelative, .. }));
-        assert!(matches!(manifest.plugins[3].source, PluginSource::Github { ref reference, .. } if reference.as_deref() == Some("v1")));
-        assert!(matches!(manifest.plugins[4].source, PluginSource::Invalid { kind: InvalidSourceKind::UnknownType, .. }));
-        assert!(matches!(manifest.plugins[5].source, PluginSource::Invalid { kind: InvalidSourceKind::Malformed, .. }));
-        assert_eq!(manifest.find("a").map(|e| e.version.as_deref()), Some(Some("1.0.0")));
+        assert!(matches!(
+            manifest.plugins[2].source,
+            PluginSource::Invalid {
+                kind: InvalidSourceKind::NotRelative,
+                ..
+            }
+        ));
+        assert!(
+            matches!(manifest.plugins[3].source, PluginSource::Github { ref reference, .. } if reference.as_deref() == Some("v1"))
+        );
+        assert!(matches!(
+            manifest.plugins[4].source,
+            PluginSource::Invalid {
+                kind: InvalidSourceKind::UnknownType,
+                ..
+            }
+        ));
+        assert!(matches!(
+            manifest.plugins[5].source,
+            PluginSource::Invalid {
+                kind: InvalidSourceKind::Malformed,
+                ..
+            }
+        ));
+        assert_eq!(
+            manifest.find("a").map(|e| e.version.as_deref()),
+            Some(Some("1.0.0"))
+        );
         assert!(manifest.raw.contains_key("x-unknown"));
     }
 
     #[test]
     fn located_errors() {
-        let error = MarketplaceManifest::parse("{\n  \"name\": \"x\",\n}").expect_err("trailing comma");
-        assert!(matches!(error, ManifestError::Syntax { line: 3, .. }), "{error:?}");
-        let error = MarketplaceManifest::parse(r#"{"owner":{},"plugins":[]}"#).expect_err("no name");
-        assert_eq!(error, ManifestError::Schema { field: "name".into(), message: "Invalid input: expected string, received undefined".into() });
-        let error = MarketplaceManifest::parse(r#"{"name":"x","owner":"me","plugins":[]}"#).expect_err("owner");
+        let error =
+            MarketplaceManifest::parse("{\n  \"name\": \"x\",\n}").expect_err("trailing comma");
+        assert!(
+            matches!(error, ManifestError::Syntax { line: 3, .. }),
+            "{error:?}"
+        );
+        let error =
+            MarketplaceManifest::parse(r#"{"owner":{},"plugins":[]}"#).expect_err("no name");
+        assert_eq!(
+            error,
+            ManifestError::Schema {
+                field: "name".into(),
+                message: "Invalid input: expected string, received undefined".into()
+            }
+        );
+        let error = MarketplaceManifest::parse(r#"{"name":"x","owner":"me","plugins":[]}"#)
+            .expect_err("owner");
         assert!(matches!(error, ManifestError::Schema { ref field, .. } if field == "owner"));
-        let error = MarketplaceManifest::parse(r#"{"name":"x","owner":{},"plugins":{}}"#).expect_err("plugins");
+        let error = MarketplaceManifest::parse(r#"{"name":"x","owner":{},"plugins":{}}"#)
+            .expect_err("plugins");
         assert!(matches!(error, ManifestError::Schema { ref field, .. } if field == "plugins"));
         assert!(MarketplaceManifest::parse("[]").is_err());
     }

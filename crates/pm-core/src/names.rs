@@ -42,10 +42,14 @@ pub const OFFICIAL_NAMES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// The name contains white space.
-    #[error("Marketplace name `{0}` cannot contain spaces; use kebab-case (for example `my-marketplace`)")]
+    #[error(
+        "Marketplace name `{0}` cannot contain spaces; use kebab-case (for example `my-marketplace`)"
+    )]
     Spaces(String),
     /// `/`, `\`, `..` or exactly `.`.
-    #[error("Marketplace name `{0}` cannot contain path separators (/ or \\), \"..\" sequences, or be \".\"")]
+    #[error(
+        "Marketplace name `{0}` cannot contain path separators (/ or \\), \"..\" sequences, or be \".\""
+    )]
     PathLike(String),
     /// One of [`RESERVED_NAMES`].
     #[error("Marketplace name `{name}` is reserved for {purpose}")]
@@ -54,10 +58,14 @@ pub enum NameError {
     #[error("Marketplace name `{0}` impersonates an official Anthropic/Claude marketplace")]
     Impersonation(String),
     /// One of [`OFFICIAL_NAMES`] used with a source outside the `anthropics` GitHub organization.
-    #[error("The name `{0}` is reserved for official Anthropic marketplaces and can only be used with GitHub sources from the `anthropics` organization")]
+    #[error(
+        "The name `{0}` is reserved for official Anthropic marketplaces and can only be used with GitHub sources from the `anthropics` organization"
+    )]
     Official(String),
     /// Not usable as part of a plugin id (must start with a letter or digit; letters, digits, `.`, `_`, `-`).
-    #[error("Cannot add marketplace `{0}`: Claude Code cannot install plugins from a marketplace with this name. Each part of a plugin id (plugin@marketplace) may use only the letters a-z and A-Z, digits, \".\", \"_\" and \"-\", and must start with a letter or digit")]
+    #[error(
+        "Cannot add marketplace `{0}`: Claude Code cannot install plugins from a marketplace with this name. Each part of a plugin id (plugin@marketplace) may use only the letters a-z and A-Z, digits, \".\", \"_\" and \"-\", and must start with a letter or digit"
+    )]
     NotAnIdPart(String),
     /// Empty name.
     #[error("Marketplace name is empty")]
@@ -78,7 +86,10 @@ impl NameError {
 ///
 /// `from_anthropics_github` is true when the marketplace source is a GitHub repository of the
 /// `anthropics` organization (only those may use [`OFFICIAL_NAMES`]).
-pub fn validate_marketplace_name(name: &str, from_anthropics_github: bool) -> Result<(), NameError> {
+pub fn validate_marketplace_name(
+    name: &str,
+    from_anthropics_github: bool,
+) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
@@ -88,8 +99,14 @@ pub fn validate_marketplace_name(name: &str, from_anthropics_github: bool) -> Re
     if name.contains(['/', '\\']) || name.contains("..") || name == "." {
         return Err(NameError::PathLike(name.to_string()));
     }
-    if let Some((_, purpose)) = RESERVED_NAMES.iter().find(|(reserved, _)| *reserved == name) {
-        return Err(NameError::Reserved { name: name.to_string(), purpose });
+    if let Some((_, purpose)) = RESERVED_NAMES
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+    {
+        return Err(NameError::Reserved {
+            name: name.to_string(),
+            purpose,
+        });
     }
     let lower = name.to_ascii_lowercase();
     if OFFICIAL_NAMES.contains(&lower.as_str()) {
@@ -112,10 +129,16 @@ pub fn validate_marketplace_name(name: &str, from_anthropics_github: bool) -> Re
 /// followed by `official`/`marketplace(s)`/`plugin(s)`, or starts with `official` followed by
 /// `claude`/`anthropic`. `my-claude-plugins` and `anthropicstuff` pass.
 fn impersonates(lower: &str) -> bool {
-    let words: Vec<&str> = lower.split(['-', '_', '.']).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = lower
+        .split(['-', '_', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
     let brand = |w: &str| w == "claude" || w == "anthropic";
     let official = |w: &str| {
-        matches!(w, "official" | "marketplace" | "marketplaces" | "plugin" | "plugins")
+        matches!(
+            w,
+            "official" | "marketplace" | "marketplaces" | "plugin" | "plugins"
+        )
     };
     match words.as_slice() {
         [first, second, ..] if brand(first) && official(second) => true,
@@ -124,7 +147,9 @@ fn impersonates(lower: &str) -> bool {
             // Joined forms: `claudeofficial`, `anthropicmarketplace`.
             ["claude", "anthropic"].iter().any(|b| {
                 lower.strip_prefix(b).is_some_and(|rest| {
-                    ["official", "marketplace", "plugins"].iter().any(|o| rest == *o)
+                    ["official", "marketplace", "plugins"]
+                        .iter()
+                        .any(|o| rest == *o)
                 })
             })
         }
@@ -137,7 +162,14 @@ mod tests {
 
     #[test]
     fn accepted() {
-        for name in ["UPPER", "my_mkt", "x", "anthropicstuff", "my-claude-plugins", "mk1"] {
+        for name in [
+            "UPPER",
+            "my_mkt",
+            "x",
+            "anthropicstuff",
+            "my-claude-plugins",
+            "mk1",
+        ] {
             assert_eq!(validate_marketplace_name(name, false), Ok(()), "{name}");
         }
     }
@@ -173,7 +205,10 @@ mod tests {
 
     #[test]
     fn official_names_allowed_for_anthropics() {
-        assert_eq!(validate_marketplace_name("claude-plugins-official", true), Ok(()));
+        assert_eq!(
+            validate_marketplace_name("claude-plugins-official", true),
+            Ok(())
+        );
         assert!(validate_marketplace_name("../x", true).is_err());
     }
 }

@@ -28,7 +28,10 @@ impl PluginManifest {
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
         let Value::Object(raw) = value else {
-            return Err(ManifestError::Schema { field: "(top level)".into(), message: "Invalid input: expected object".into() });
+            return Err(ManifestError::Schema {
+                field: "(top level)".into(),
+                message: "Invalid input: expected object".into(),
+            });
         };
         let name = match raw.get("name") {
             Some(Value::String(name)) => name.clone(),
@@ -46,7 +49,11 @@ impl PluginManifest {
         Ok(PluginManifest {
             version: text("version"),
             description: text("description"),
-            dependencies: raw.get("dependencies").and_then(Value::as_array).cloned().unwrap_or_default(),
+            dependencies: raw
+                .get("dependencies")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             name,
             raw,
         })
@@ -59,10 +66,18 @@ mod tests {
 
     #[test]
     fn parses_and_refuses() {
-        let manifest = PluginManifest::parse(r#"{"name":"p","version":"1.0.0","author":"me","x":1}"#).expect("parses");
+        let manifest =
+            PluginManifest::parse(r#"{"name":"p","version":"1.0.0","author":"me","x":1}"#)
+                .expect("parses");
         assert_eq!(manifest.version.as_deref(), Some("1.0.0"));
         assert!(manifest.raw.contains_key("x"));
-        assert!(matches!(PluginManifest::parse(r#"{"version":"1"}"#), Err(ManifestError::Schema { .. })));
-        assert!(matches!(PluginManifest::parse("{"), Err(ManifestError::Syntax { .. })));
+        assert!(matches!(
+            PluginManifest::parse(r#"{"version":"1"}"#),
+            Err(ManifestError::Schema { .. })
+        ));
+        assert!(matches!(
+            PluginManifest::parse("{"),
+            Err(ManifestError::Syntax { .. })
+        ));
     }
 }

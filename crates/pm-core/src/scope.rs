@@ -81,15 +81,29 @@ impl Locations {
     /// Resolves locations from already-read inputs: `home` ($HOME), `config_dir`
     /// ($CLAUDE_CONFIG_DIR, relative values against `cwd`), `cwd` and the managed root.
     /// The git root is found by walking up from `cwd` looking for `.git`.
-    pub fn resolve(home: &Path, config_dir: Option<&Path>, cwd: &Path, managed_root: PathBuf) -> Self {
+    pub fn resolve(
+        home: &Path,
+        config_dir: Option<&Path>,
+        cwd: &Path,
+        managed_root: PathBuf,
+    ) -> Self {
         let config_root = match config_dir {
             Some(dir) if !dir.as_os_str().is_empty() => {
-                if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) }
+                if dir.is_absolute() {
+                    dir.to_path_buf()
+                } else {
+                    cwd.join(dir)
+                }
             }
             _ => home.join(".claude"),
         };
         let project_root = find_git_root(cwd).unwrap_or_else(|| cwd.to_path_buf());
-        Locations { config_root, cwd: cwd.to_path_buf(), project_root, managed_root }
+        Locations {
+            config_root,
+            cwd: cwd.to_path_buf(),
+            project_root,
+            managed_root,
+        }
     }
 
     /// `<config root>/plugins`.
@@ -123,7 +137,10 @@ impl Locations {
         match scope {
             Scope::User => self.config_root.join("settings.json"),
             Scope::Project => self.cwd.join(".claude").join("settings.json"),
-            Scope::Local => self.project_root.join(".claude").join("settings.local.json"),
+            Scope::Local => self
+                .project_root
+                .join(".claude")
+                .join("settings.local.json"),
             Scope::Managed => self.managed_root.join("managed-settings.json"),
         }
     }
@@ -131,7 +148,10 @@ impl Locations {
 
 /// The nearest ancestor of `start` (itself included) holding a `.git` directory or file.
 pub fn find_git_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -141,12 +161,34 @@ mod tests {
     #[test]
     fn locations() {
         let home = Path::new("/h");
-        let l = Locations::resolve(home, None, Path::new("/nonexistent/p/sub"), PathBuf::from("/etc/claude-code"));
-        assert_eq!(l.settings_file(Scope::User), Path::new("/h/.claude/settings.json"));
-        assert_eq!(l.settings_file(Scope::Project), Path::new("/nonexistent/p/sub/.claude/settings.json"));
-        assert_eq!(l.settings_file(Scope::Local), Path::new("/nonexistent/p/sub/.claude/settings.local.json"));
-        let l = Locations::resolve(home, Some(Path::new("rel")), Path::new("/w"), PathBuf::from("/m"));
-        assert_eq!(l.installed_plugins_file(), Path::new("/w/rel/plugins/installed_plugins.json"));
+        let l = Locations::resolve(
+            home,
+            None,
+            Path::new("/nonexistent/p/sub"),
+            PathBuf::from("/etc/claude-code"),
+        );
+        assert_eq!(
+            l.settings_file(Scope::User),
+            Path::new("/h/.claude/settings.json")
+        );
+        assert_eq!(
+            l.settings_file(Scope::Project),
+            Path::new("/nonexistent/p/sub/.claude/settings.json")
+        );
+        assert_eq!(
+            l.settings_file(Scope::Local),
+            Path::new("/nonexistent/p/sub/.claude/settings.local.json")
+        );
+        let l = Locations::resolve(
+            home,
+            Some(Path::new("rel")),
+            Path::new("/w"),
+            PathBuf::from("/m"),
+        );
+        assert_eq!(
+            l.installed_plugins_file(),
+            Path::new("/w/rel/plugins/installed_plugins.json")
+        );
         assert_eq!("bogus".parse::<Scope>(), Err(UnknownScope("bogus".into())));
     }
 
@@ -157,8 +199,14 @@ mod tests {
         std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
         std::fs::create_dir_all(&sub).expect("mkdir");
         let l = Locations::resolve(Path::new("/h"), None, &sub, PathBuf::from("/m"));
-        assert_eq!(l.settings_file(Scope::Local), dir.join(".claude/settings.local.json"));
-        assert_eq!(l.settings_file(Scope::Project), sub.join(".claude/settings.json"));
+        assert_eq!(
+            l.settings_file(Scope::Local),
+            dir.join(".claude/settings.local.json")
+        );
+        assert_eq!(
+            l.settings_file(Scope::Project),
+            sub.join(".claude/settings.json")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

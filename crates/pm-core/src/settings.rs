@@ -30,9 +30,15 @@ impl SettingsContent {
         }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => SettingsContent::Object(map),
-            Ok(other) => SettingsContent::Unreadable { reason: format!("the top level is {}, not an object", type_name(&other)) },
+            Ok(other) => SettingsContent::Unreadable {
+                reason: format!("the top level is {}, not an object", type_name(&other)),
+            },
             Err(error) => SettingsContent::Unreadable {
-                reason: format!("invalid JSON at line {}, column {}", error.line(), error.column()),
+                reason: format!(
+                    "invalid JSON at line {}, column {}",
+                    error.line(),
+                    error.column()
+                ),
             },
         }
     }
@@ -79,7 +85,10 @@ pub struct ScopedSettings {
 impl ScopedSettings {
     /// The content of `scope`.
     pub fn get(&self, scope: Scope) -> Option<&SettingsContent> {
-        self.scopes.iter().find(|(s, _)| *s == scope).map(|(_, c)| c)
+        self.scopes
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, c)| c)
     }
 
     /// The scope whose `enabledPlugins` decides `id`: the most specific one holding an entry,
@@ -108,14 +117,23 @@ mod tests {
     fn effective_state_follows_precedence() {
         let settings = ScopedSettings {
             scopes: vec![
-                (Scope::User, content(r#"{"enabledPlugins":{"a@m":true,"b@m":true,"c@m":["1.0"]}}"#)),
-                (Scope::Project, content(r#"{"enabledPlugins":{"b@m":false}}"#)),
+                (
+                    Scope::User,
+                    content(r#"{"enabledPlugins":{"a@m":true,"b@m":true,"c@m":["1.0"]}}"#),
+                ),
+                (
+                    Scope::Project,
+                    content(r#"{"enabledPlugins":{"b@m":false}}"#),
+                ),
                 (Scope::Local, content("// not json")),
             ],
         };
         assert!(settings.is_enabled("a@m"));
         assert!(!settings.is_enabled("b@m"));
-        assert_eq!(settings.deciding_scope("b@m").map(|(s, _)| s), Some(Scope::Project));
+        assert_eq!(
+            settings.deciding_scope("b@m").map(|(s, _)| s),
+            Some(Scope::Project)
+        );
         assert!(!settings.is_enabled("c@m"));
         assert!(!settings.is_enabled("z@m"));
     }
@@ -124,11 +142,20 @@ mod tests {
     fn parses_shapes() {
         assert!(matches!(content(""), SettingsContent::Object(_)));
         assert!(matches!(content("[]"), SettingsContent::Unreadable { .. }));
-        assert!(matches!(content("null"), SettingsContent::Unreadable { .. }));
+        assert!(matches!(
+            content("null"),
+            SettingsContent::Unreadable { .. }
+        ));
         match content("{\n  \"a\": 1,\n}") {
-            SettingsContent::Unreadable { reason } => assert!(reason.contains("line 3"), "{reason}"),
+            SettingsContent::Unreadable { reason } => {
+                assert!(reason.contains("line 3"), "{reason}")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(content(r#"{"enabledPlugins":[]}"#).enabled_entry("a@b").is_none());
+        assert!(
+            content(r#"{"enabledPlugins":[]}"#)
+                .enabled_entry("a@b")
+                .is_none()
+        );
     }
 }

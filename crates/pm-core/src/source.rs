@@ -20,7 +20,11 @@ pub enum MarketplaceSource {
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         /// Directories checked out (cone mode); all when absent.
-        #[serde(rename = "sparsePaths", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "sparsePaths",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         sparse_paths: Option<Vec<String>>,
     },
     /// Any git URL (https, http, `git@host:path`).
@@ -31,7 +35,11 @@ pub enum MarketplaceSource {
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         /// Directories checked out (cone mode); all when absent.
-        #[serde(rename = "sparsePaths", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "sparsePaths",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         sparse_paths: Option<Vec<String>>,
     },
     /// A local directory holding `.claude-plugin/marketplace.json`; used in place.
@@ -55,20 +63,25 @@ impl MarketplaceSource {
     /// Whether this source lives on this machine (directory or file): re-adding a known name
     /// from a different local source re-points it instead of failing (§1.4).
     pub fn is_local(&self) -> bool {
-        matches!(self, MarketplaceSource::Directory { .. } | MarketplaceSource::File { .. })
+        matches!(
+            self,
+            MarketplaceSource::Directory { .. } | MarketplaceSource::File { .. }
+        )
     }
 
     /// Whether the marketplace is a git clone under `plugins/marketplaces/<name>`.
     pub fn is_git(&self) -> bool {
-        matches!(self, MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. })
+        matches!(
+            self,
+            MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. }
+        )
     }
 
     /// The branch or tag, for git sources.
     pub fn reference(&self) -> Option<&str> {
         match self {
-            MarketplaceSource::Github { reference, .. } | MarketplaceSource::Git { reference, .. } => {
-                reference.as_deref()
-            }
+            MarketplaceSource::Github { reference, .. }
+            | MarketplaceSource::Git { reference, .. } => reference.as_deref(),
             _ => None,
         }
     }
@@ -76,8 +89,14 @@ impl MarketplaceSource {
     /// Sparse paths, for git sources (empty when none).
     pub fn sparse_paths(&self) -> &[String] {
         match self {
-            MarketplaceSource::Github { sparse_paths: Some(paths), .. }
-            | MarketplaceSource::Git { sparse_paths: Some(paths), .. } => paths,
+            MarketplaceSource::Github {
+                sparse_paths: Some(paths),
+                ..
+            }
+            | MarketplaceSource::Git {
+                sparse_paths: Some(paths),
+                ..
+            } => paths,
             _ => &[],
         }
     }
@@ -86,7 +105,9 @@ impl MarketplaceSource {
     /// sources allowed to use official marketplace names).
     pub fn is_anthropics_github(&self) -> bool {
         match self {
-            MarketplaceSource::Github { repo, .. } => repo.to_ascii_lowercase().starts_with("anthropics/"),
+            MarketplaceSource::Github { repo, .. } => {
+                repo.to_ascii_lowercase().starts_with("anthropics/")
+            }
             MarketplaceSource::Git { url, .. } => {
                 let lower = url.to_ascii_lowercase();
                 lower.starts_with("https://github.com/anthropics/")
@@ -99,12 +120,18 @@ impl MarketplaceSource {
     /// The same source without `sparsePaths`, for comparing two sources by location.
     pub fn location(&self) -> MarketplaceSource {
         match self.clone() {
-            MarketplaceSource::Github { repo, reference, .. } => {
-                MarketplaceSource::Github { repo, reference, sparse_paths: None }
-            }
-            MarketplaceSource::Git { url, reference, .. } => {
-                MarketplaceSource::Git { url, reference, sparse_paths: None }
-            }
+            MarketplaceSource::Github {
+                repo, reference, ..
+            } => MarketplaceSource::Github {
+                repo,
+                reference,
+                sparse_paths: None,
+            },
+            MarketplaceSource::Git { url, reference, .. } => MarketplaceSource::Git {
+                url,
+                reference,
+                sparse_paths: None,
+            },
             other => other,
         }
     }
@@ -124,8 +151,12 @@ impl fmt::Display for MarketplaceSource {
             None => base.to_string(),
         };
         match self {
-            MarketplaceSource::Github { repo, reference, .. } => write!(f, "GitHub ({})", with_ref(repo, reference)),
-            MarketplaceSource::Git { url, reference, .. } => write!(f, "Git ({})", with_ref(url, reference)),
+            MarketplaceSource::Github {
+                repo, reference, ..
+            } => write!(f, "GitHub ({})", with_ref(repo, reference)),
+            MarketplaceSource::Git { url, reference, .. } => {
+                write!(f, "Git ({})", with_ref(url, reference))
+            }
             MarketplaceSource::Directory { path } => write!(f, "Folder ({path})"),
             MarketplaceSource::File { path } => write!(f, "File ({path})"),
             MarketplaceSource::Url { url } => write!(f, "URL ({url})"),
@@ -147,10 +178,14 @@ pub enum SourceInput {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceInputError {
     /// Not one of the accepted forms.
-    #[error("Invalid marketplace source format `{0}`. Try: owner/repo, https://..., git@host:path, or ./path")]
+    #[error(
+        "Invalid marketplace source format `{0}`. Try: owner/repo, https://..., git@host:path, or ./path"
+    )]
     Format(String),
     /// `o/r/sub` and the like.
-    #[error("`{0}` is not a valid GitHub owner/repo shorthand. Use owner/repo, owner/repo@ref, or a full URL")]
+    #[error(
+        "`{0}` is not a valid GitHub owner/repo shorthand. Use owner/repo, owner/repo@ref, or a full URL"
+    )]
     Shorthand(String),
 }
 
@@ -168,14 +203,28 @@ pub fn parse_source_input(input: &str) -> Result<SourceInput, SourceInputError> 
         let (url, reference) = split_hash_ref(text);
         let path_part = url.split(['?', '#']).next().unwrap_or(url);
         if path_part.to_ascii_lowercase().ends_with(".json") {
-            return Ok(SourceInput::Remote(MarketplaceSource::Url { url: text.to_string() }));
+            return Ok(SourceInput::Remote(MarketplaceSource::Url {
+                url: text.to_string(),
+            }));
         }
-        let url = if url.ends_with(".git") { url.to_string() } else { format!("{}.git", url.trim_end_matches('/')) };
-        return Ok(SourceInput::Remote(MarketplaceSource::Git { url, reference, sparse_paths: None }));
+        let url = if url.ends_with(".git") {
+            url.to_string()
+        } else {
+            format!("{}.git", url.trim_end_matches('/'))
+        };
+        return Ok(SourceInput::Remote(MarketplaceSource::Git {
+            url,
+            reference,
+            sparse_paths: None,
+        }));
     }
     if text.starts_with("git@") && text.contains(':') {
         let (url, reference) = split_hash_ref(text);
-        return Ok(SourceInput::Remote(MarketplaceSource::Git { url: url.to_string(), reference, sparse_paths: None }));
+        return Ok(SourceInput::Remote(MarketplaceSource::Git {
+            url: url.to_string(),
+            reference,
+            sparse_paths: None,
+        }));
     }
     if text == "."
         || text == ".."
@@ -193,12 +242,19 @@ pub fn parse_source_input(input: &str) -> Result<SourceInput, SourceInputError> 
     if text.contains('/') {
         // GitHub shorthand: owner/repo with an optional @ref or #ref.
         let (repo, reference) = match text.find(['@', '#']) {
-            Some(at) => (&text[..at], Some(text[at + 1..].to_string()).filter(|r| !r.is_empty())),
+            Some(at) => (
+                &text[..at],
+                Some(text[at + 1..].to_string()).filter(|r| !r.is_empty()),
+            ),
             None => (text, None),
         };
         let parts: Vec<&str> = repo.split('/').collect();
         let valid_part = |p: &str| {
-            !p.is_empty() && p != "." && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
         if parts.len() != 2 || !parts.iter().all(|p| valid_part(p)) {
             return Err(SourceInputError::Shorthand(text.to_string()));
@@ -232,22 +288,49 @@ mod tests {
         })
     }
     fn git(url: &str, reference: Option<&str>) -> SourceInput {
-        SourceInput::Remote(MarketplaceSource::Git { url: url.into(), reference: reference.map(Into::into), sparse_paths: None })
+        SourceInput::Remote(MarketplaceSource::Git {
+            url: url.into(),
+            reference: reference.map(Into::into),
+            sparse_paths: None,
+        })
     }
 
     #[test]
     fn accepted_forms() {
         assert_eq!(parse_source_input("acme/m2"), Ok(github("acme/m2", None)));
-        assert_eq!(parse_source_input("acme/m2@dev"), Ok(github("acme/m2", Some("dev"))));
-        assert_eq!(parse_source_input("acme/m2#v1"), Ok(github("acme/m2", Some("v1"))));
-        assert_eq!(parse_source_input("https://github.com/acme/m2"), Ok(git("https://github.com/acme/m2.git", None)));
-        assert_eq!(parse_source_input("https://github.com/acme/m2.git"), Ok(git("https://github.com/acme/m2.git", None)));
-        assert_eq!(parse_source_input("https://github.com/acme/m2.git#dev"), Ok(git("https://github.com/acme/m2.git", Some("dev"))));
-        assert_eq!(parse_source_input("https://h/x/m@dev"), Ok(git("https://h/x/m@dev.git", None)));
-        assert_eq!(parse_source_input("git@github.com:acme/m2.git#dev"), Ok(git("git@github.com:acme/m2.git", Some("dev"))));
+        assert_eq!(
+            parse_source_input("acme/m2@dev"),
+            Ok(github("acme/m2", Some("dev")))
+        );
+        assert_eq!(
+            parse_source_input("acme/m2#v1"),
+            Ok(github("acme/m2", Some("v1")))
+        );
+        assert_eq!(
+            parse_source_input("https://github.com/acme/m2"),
+            Ok(git("https://github.com/acme/m2.git", None))
+        );
+        assert_eq!(
+            parse_source_input("https://github.com/acme/m2.git"),
+            Ok(git("https://github.com/acme/m2.git", None))
+        );
+        assert_eq!(
+            parse_source_input("https://github.com/acme/m2.git#dev"),
+            Ok(git("https://github.com/acme/m2.git", Some("dev")))
+        );
+        assert_eq!(
+            parse_source_input("https://h/x/m@dev"),
+            Ok(git("https://h/x/m@dev.git", None))
+        );
+        assert_eq!(
+            parse_source_input("git@github.com:acme/m2.git#dev"),
+            Ok(git("git@github.com:acme/m2.git", Some("dev")))
+        );
         assert_eq!(
             parse_source_input("http://127.0.0.1:1/marketplace.json"),
-            Ok(SourceInput::Remote(MarketplaceSource::Url { url: "http://127.0.0.1:1/marketplace.json".into() }))
+            Ok(SourceInput::Remote(MarketplaceSource::Url {
+                url: "http://127.0.0.1:1/marketplace.json".into()
+            }))
         );
         for path in ["./m1", "/abs/m", "~/m", "~", ".", "../m"] {
             assert_eq!(parse_source_input(path), Ok(SourceInput::Path(path.into())));
@@ -256,19 +339,44 @@ mod tests {
 
     #[test]
     fn refused_forms() {
-        assert!(matches!(parse_source_input("github:o/r"), Err(SourceInputError::Format(_))));
-        assert!(matches!(parse_source_input("ssh://git@host/o/r.git"), Err(SourceInputError::Format(_))));
-        assert!(matches!(parse_source_input("file:///x"), Err(SourceInputError::Format(_))));
-        assert!(matches!(parse_source_input("m1"), Err(SourceInputError::Format(_))));
-        assert!(matches!(parse_source_input("o/r/sub"), Err(SourceInputError::Shorthand(_))));
-        assert!(matches!(parse_source_input(""), Err(SourceInputError::Format(_))));
+        assert!(matches!(
+            parse_source_input("github:o/r"),
+            Err(SourceInputError::Format(_))
+        ));
+        assert!(matches!(
+            parse_source_input("ssh://git@host/o/r.git"),
+            Err(SourceInputError::Format(_))
+        ));
+        assert!(matches!(
+            parse_source_input("file:///x"),
+            Err(SourceInputError::Format(_))
+        ));
+        assert!(matches!(
+            parse_source_input("m1"),
+            Err(SourceInputError::Format(_))
+        ));
+        assert!(matches!(
+            parse_source_input("o/r/sub"),
+            Err(SourceInputError::Shorthand(_))
+        ));
+        assert!(matches!(
+            parse_source_input(""),
+            Err(SourceInputError::Format(_))
+        ));
     }
 
     #[test]
     fn stored_shape_round_trips() {
-        let source = MarketplaceSource::Github { repo: "acme/m2".into(), reference: Some("dev".into()), sparse_paths: Some(vec![".claude-plugin".into()]) };
+        let source = MarketplaceSource::Github {
+            repo: "acme/m2".into(),
+            reference: Some("dev".into()),
+            sparse_paths: Some(vec![".claude-plugin".into()]),
+        };
         let text = serde_json::to_string(&source).expect("serializes");
-        assert_eq!(text, r#"{"source":"github","repo":"acme/m2","ref":"dev","sparsePaths":[".claude-plugin"]}"#);
+        assert_eq!(
+            text,
+            r#"{"source":"github","repo":"acme/m2","ref":"dev","sparsePaths":[".claude-plugin"]}"#
+        );
         let back: MarketplaceSource = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, source);
         assert_eq!(source.to_string(), "GitHub (acme/m2@dev)");

@@ -14,7 +14,11 @@ pub struct InstallRecord {
     /// `scope`.
     pub scope: Scope,
     /// `projectPath`: the cwd of the install, for project and local records.
-    #[serde(rename = "projectPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "projectPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub project_path: Option<String>,
     /// `installPath`: `<cache>/<marketplace>/<plugin>/<version dir>`.
     #[serde(rename = "installPath")]
@@ -28,10 +32,18 @@ pub struct InstallRecord {
     #[serde(rename = "lastUpdated")]
     pub last_updated: String,
     /// `gitCommitSha`: 40 hex, when the plugin came from git.
-    #[serde(rename = "gitCommitSha", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gitCommitSha",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub git_commit_sha: Option<String>,
     /// `resolvedVersion`, for dependencies resolved from a version range.
-    #[serde(rename = "resolvedVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resolvedVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resolved_version: Option<String>,
     /// `auto: true` on plugins installed as dependencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,7 +57,8 @@ impl InstallRecord {
     /// Whether this record is the one for `scope` as seen from `cwd` (project and local
     /// records match on `projectPath == cwd`; user and managed records on scope alone).
     pub fn matches(&self, scope: Scope, cwd: &str) -> bool {
-        self.scope == scope && (!scope.has_project_path() || self.project_path.as_deref() == Some(cwd))
+        self.scope == scope
+            && (!scope.has_project_path() || self.project_path.as_deref() == Some(cwd))
     }
 }
 
@@ -68,7 +81,9 @@ pub mod indexmap_like {
 
     impl<V> Default for OrderedMap<V> {
         fn default() -> Self {
-            OrderedMap { entries: Vec::new() }
+            OrderedMap {
+                entries: Vec::new(),
+            }
         }
     }
 
@@ -79,7 +94,10 @@ pub mod indexmap_like {
         }
         /// The value for `key`, mutably.
         pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-            self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+            self.entries
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
         }
         /// The value for `key`, inserting `make()` at the end when absent.
         pub fn entry_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
@@ -143,18 +161,30 @@ impl InstalledPlugins {
             Some(Value::Object(plugins)) => plugins,
             Some(_) => return Err(schema("plugins".into(), "expected an object".into())),
         };
-        let mut result = InstalledPlugins { plugins: Default::default(), extra: top };
+        let mut result = InstalledPlugins {
+            plugins: Default::default(),
+            extra: top,
+        };
         for (id, records) in plugins {
             let records: Vec<InstallRecord> = if version == 1 {
                 let mut record = match records {
                     Value::Object(record) => record,
-                    _ => return Err(schema(format!("plugins.{id}"), "expected an object (version 1)".into())),
+                    _ => {
+                        return Err(schema(
+                            format!("plugins.{id}"),
+                            "expected an object (version 1)".into(),
+                        ));
+                    }
                 };
                 record.insert("scope".into(), Value::String("user".into()));
                 record.remove("isLocal");
-                vec![serde_json::from_value(Value::Object(record)).map_err(|e| schema(format!("plugins.{id}"), e.to_string()))?]
+                vec![
+                    serde_json::from_value(Value::Object(record))
+                        .map_err(|e| schema(format!("plugins.{id}"), e.to_string()))?,
+                ]
             } else {
-                serde_json::from_value(records).map_err(|e| schema(format!("plugins.{id}"), e.to_string()))?
+                serde_json::from_value(records)
+                    .map_err(|e| schema(format!("plugins.{id}"), e.to_string()))?
             };
             result.plugins.insert(id, records);
         }
@@ -168,7 +198,10 @@ impl InstalledPlugins {
         top.insert("version".into(), Value::from(2));
         let mut plugins = Map::new();
         for (id, records) in self.plugins.iter() {
-            plugins.insert(id.clone(), serde_json::to_value(records).unwrap_or(Value::Null));
+            plugins.insert(
+                id.clone(),
+                serde_json::to_value(records).unwrap_or(Value::Null),
+            );
         }
         top.insert("plugins".into(), Value::Object(plugins));
         for (key, value) in &self.extra {
@@ -184,12 +217,15 @@ impl InstalledPlugins {
 
     /// Every `(id, record)` pair, in file order.
     pub fn all(&self) -> impl Iterator<Item = (&String, &InstallRecord)> {
-        self.plugins.iter().flat_map(|(id, records)| records.iter().map(move |r| (id, r)))
+        self.plugins
+            .iter()
+            .flat_map(|(id, records)| records.iter().map(move |r| (id, r)))
     }
 
     /// Whether any record (any scope) uses `install_path`.
     pub fn uses_install_path(&self, install_path: &str) -> bool {
-        self.all().any(|(_, record)| record.install_path == install_path)
+        self.all()
+            .any(|(_, record)| record.install_path == install_path)
     }
 }
 
@@ -202,7 +238,11 @@ pub struct KnownMarketplace {
     #[serde(rename = "installLocation")]
     pub install_location: String,
     /// `lastUpdated`: ISO-8601 UTC with milliseconds.
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastUpdated",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_updated: Option<String>,
     /// Keys pm does not know (`autoUpdate`, `declaredByManagedSettings`, …), kept.
     #[serde(flatten)]
@@ -221,12 +261,18 @@ impl KnownMarketplaces {
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
         let Value::Object(top) = value else {
-            return Err(ManifestError::Schema { field: "(top level)".into(), message: "expected an object".into() });
+            return Err(ManifestError::Schema {
+                field: "(top level)".into(),
+                message: "expected an object".into(),
+            });
         };
         let mut result = KnownMarketplaces::default();
         for (name, entry) in top {
-            let entry: KnownMarketplace = serde_json::from_value(entry)
-                .map_err(|e| ManifestError::Schema { field: name.clone(), message: e.to_string() })?;
+            let entry: KnownMarketplace =
+                serde_json::from_value(entry).map_err(|e| ManifestError::Schema {
+                    field: name.clone(),
+                    message: e.to_string(),
+                })?;
             result.marketplaces.insert(name, entry);
         }
         Ok(result)
@@ -236,7 +282,10 @@ impl KnownMarketplaces {
     pub fn to_json(&self) -> String {
         let mut top = Map::new();
         for (name, entry) in self.marketplaces.iter() {
-            top.insert(name.clone(), serde_json::to_value(entry).unwrap_or(Value::Null));
+            top.insert(
+                name.clone(),
+                serde_json::to_value(entry).unwrap_or(Value::Null),
+            );
         }
         serde_json::to_string_pretty(&Value::Object(top)).unwrap_or_default()
     }
@@ -286,8 +335,14 @@ mod tests {
 
     #[test]
     fn corrupt_files_are_located() {
-        assert!(matches!(InstalledPlugins::parse("{\"version\": 2,"), Err(ManifestError::Syntax { line: 1, .. })));
-        assert!(matches!(InstalledPlugins::parse(r#"{"version":2,"plugins":{"a@b":[{"scope":"user"}]}}"#), Err(ManifestError::Schema { .. })));
+        assert!(matches!(
+            InstalledPlugins::parse("{\"version\": 2,"),
+            Err(ManifestError::Syntax { line: 1, .. })
+        ));
+        assert!(matches!(
+            InstalledPlugins::parse(r#"{"version":2,"plugins":{"a@b":[{"scope":"user"}]}}"#),
+            Err(ManifestError::Schema { .. })
+        ));
     }
 
     #[test]

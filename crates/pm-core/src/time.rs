@@ -5,7 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC). Times before 1970 format as the epoch.
 pub fn iso8601(time: SystemTime) -> String {
-    let millis = time.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let secs = (millis / 1000) as i64;
     let ms = (millis % 1000) as u32;
     let days = secs.div_euclid(86_400);
@@ -21,7 +24,9 @@ pub fn iso8601(time: SystemTime) -> String {
 
 /// Milliseconds since the Unix epoch (the content of `.orphaned_at` markers).
 pub fn epoch_millis(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// Howard Hinnant's days-to-civil algorithm.

@@ -13,7 +13,11 @@ pub fn resolve_version(
     let present = |v: Option<&str>| v.filter(|s| !s.trim().is_empty()).map(str::to_string);
     present(plugin_json_version)
         .or_else(|| present(entry_version))
-        .or_else(|| commit_sha.filter(|s| s.len() >= 12).map(|s| s[..12].to_string()))
+        .or_else(|| {
+            commit_sha
+                .filter(|s| s.len() >= 12)
+                .map(|s| s[..12].to_string())
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }
 
@@ -23,7 +27,13 @@ pub fn resolve_version(
 pub fn cache_dir_name(version: &str) -> String {
     let sanitized: String = version
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if sanitized.is_empty() || sanitized.chars().all(|c| c == '.') {
         "-".repeat(sanitized.len().max(1))
@@ -39,11 +49,17 @@ mod tests {
     #[test]
     fn precedence() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(resolve_version(Some("2.0.0"), Some("1.0.0"), Some(sha)), "2.0.0");
+        assert_eq!(
+            resolve_version(Some("2.0.0"), Some("1.0.0"), Some(sha)),
+            "2.0.0"
+        );
         assert_eq!(resolve_version(None, Some("1.0.0"), Some(sha)), "1.0.0");
         assert_eq!(resolve_version(Some(""), None, Some(sha)), "0123456789ab");
         assert_eq!(resolve_version(None, None, None), "unknown");
-        assert_eq!(resolve_version(Some("not-semver!"), None, None), "not-semver!");
+        assert_eq!(
+            resolve_version(Some("not-semver!"), None, None),
+            "not-semver!"
+        );
     }
 
     #[test]

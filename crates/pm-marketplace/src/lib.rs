@@ -1,7 +1,19 @@
 //! pm-marketplace: everything pm does against remotes and the file system.
 //!
 //! Git (git2), marketplace and plugin source resolution, the symlink-aware copy into the cache,
-//! locking and atomic writes.
+//! locking and atomic writes. Library code never prints: progress and warnings go through
+//! [`reporter::Reporter`], results come back as values, failures as [`error::Error`].
 
 pub mod copy;
+pub mod environment;
+pub mod error;
+pub mod fsutil;
 pub mod git;
+pub mod http;
+pub mod marketplaces;
+pub mod plugins;
+pub mod reporter;
+pub mod store;
+
+pub use environment::Environment;
+pub use error::{Error, Result};

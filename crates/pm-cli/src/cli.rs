@@ -1,0 +1,129 @@
+//! The command line (clap derive). Definitions only; handlers live in `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+
+/// pm: a fast, exact, scriptable plugin manager for Claude Code.
+///
+/// pm works on the files Claude Code reads (~/.claude/settings.json, .claude/settings.json,
+/// .claude/settings.local.json, ~/.claude/plugins/…): what pm installs, Claude Code loads.
+#[derive(Debug, Parser)]
+#[command(name = "pm", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print one JSON result line on stdout (the reference's keys and failure codes)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Hide progress bars
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Answer yes to every confirmation
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+}
+
+/// pm's commands; the same names, aliases and flags as `claude plugin`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, list, remove and update marketplaces
+    #[command(subcommand, alias = "marketplaces")]
+    Marketplace(MarketplaceCommand),
+    /// Install a plugin from a known marketplace
+    #[command(alias = "i")]
+    Install(InstallArgs),
+    /// Uninstall a plugin
+    #[command(alias = "remove")]
+    Uninstall(UninstallArgs),
+    /// List installed plugins
+    #[command(alias = "ls")]
+    List(ListArgs),
+}
+
+/// `pm marketplace …`.
+#[derive(Debug, Subcommand)]
+pub enum MarketplaceCommand {
+    /// Add a marketplace: owner/repo[@ref], a git URL, a local directory, or a .json file or URL
+    Add(MarketplaceAddArgs),
+    /// List known marketplaces
+    #[command(alias = "ls")]
+    List,
+    /// Remove a marketplace and uninstall its plugins
+    #[command(alias = "rm")]
+    Remove(MarketplaceRemoveArgs),
+    /// Fetch the latest version of one marketplace, or of all
+    Update(MarketplaceUpdateArgs),
+}
+
+/// `pm marketplace add`.
+#[derive(Debug, Args)]
+pub struct MarketplaceAddArgs {
+    /// owner/repo, owner/repo@ref, owner/repo#ref, https://host/path[.git][#ref], git@host:path[#ref], ./dir, /dir, ~/dir, file.json, https://…/marketplace.json
+    pub source: String,
+    /// Settings file that declares the marketplace: user, project or local
+    #[arg(long, default_value = "user")]
+    pub scope: String,
+    /// Check out only these directories of a git marketplace (cone mode)
+    #[arg(long, num_args = 1..)]
+    pub sparse: Vec<String>,
+}
+
+/// `pm marketplace remove`.
+#[derive(Debug, Args)]
+pub struct MarketplaceRemoveArgs {
+    /// Marketplace name
+    pub name: String,
+    /// Remove only this scope's declaration (user, project or local)
+    #[arg(long)]
+    pub scope: Option<String>,
+}
+
+/// `pm marketplace update`.
+#[derive(Debug, Args)]
+pub struct MarketplaceUpdateArgs {
+    /// Marketplace name; all marketplaces when omitted
+    pub name: Option<String>,
+}
+
+/// `pm install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: String,
+    /// Where to install: user, project or local
+    #[arg(short, long, default_value = "user")]
+    pub scope: String,
+    /// Add this marketplace source first (with a bare plugin name)
+    #[arg(long)]
+    pub marketplace: Option<String>,
+}
+
+/// `pm uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: String,
+    /// Scope to uninstall from (default: the one scope that has the plugin here)
+    #[arg(short, long)]
+    pub scope: Option<String>,
+    /// Keep the plugin's data directory
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+/// `pm list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Also list plugins the known marketplaces offer (with --json)
+    #[arg(long)]
+    pub available: bool,
+}

@@ -1,0 +1,232 @@
+//! pm-marketplace's error type. Each variant carries the data (path, id, URL) and maps to the
+//! reference's `failureCode` (reference-lifecycle.md §1.5, §5, §6) through
+//! [`Error::failure_code`].
+
+use pm_core::marketplace::{InvalidSourceKind, ManifestError};
+use pm_core::names::NameError;
+use pm_core::scope::Scope;
+use std::path::PathBuf;
+
+/// Anything an operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `marketplace add` argument that is not an accepted form.
+    #[error(transparent)]
+    InvalidSource(#[from] pm_core::source::SourceInputError),
+    /// A local marketplace path that does not exist.
+    #[error("Path does not exist: `{}`", .0.display())]
+    PathNotFound(PathBuf),
+    /// A local path that is neither a directory nor a `.json` file.
+    #[error("`{}` is neither a directory nor a `.json` file", .0.display())]
+    NotAMarketplacePath(PathBuf),
+    /// No `.claude-plugin/marketplace.json` in the marketplace.
+    #[error("Marketplace file not found at `{}`", .0.display())]
+    ManifestMissing(PathBuf),
+    /// marketplace.json could not be read.
+    #[error("Invalid marketplace file `{}`: {source}", path.display())]
+    ManifestInvalid {
+        path: PathBuf,
+        source: ManifestError,
+    },
+    /// The marketplace's name is refused.
+    #[error("{source} (in `{}`)", path.display())]
+    Name { path: PathBuf, source: NameError },
+    /// A known marketplace name re-added from another remote source while settings declare the old one.
+    #[error("Cannot add marketplace `{name}`: its source doesn't match its `extraKnownMarketplaces` entry in `{}`", settings.display())]
+    Declared { name: String, settings: PathBuf },
+    /// Clone or ls-remote failed.
+    #[error("Failed to clone `{url}`")]
+    Git {
+        url: String,
+        #[source]
+        source: crate::git::GitError,
+    },
+    /// Download of a URL marketplace failed.
+    #[error("Failed to download `{url}`: {message}")]
+    Download {
+        url: String,
+        message: String,
+        not_found: bool,
+    },
+    /// A settings file pm must change is not a JSON object.
+    #[error("Invalid settings file `{}`: {reason}", path.display())]
+    SettingsInvalid { path: PathBuf, reason: String },
+    /// installed_plugins.json or known_marketplaces.json is corrupt (DEVIATIONS 3).
+    #[error("Invalid state file `{}`: {source}", path.display())]
+    StateInvalid {
+        path: PathBuf,
+        source: ManifestError,
+    },
+    /// Unknown marketplace name.
+    #[error("Marketplace `{name}` not found{}", available_list(.available))]
+    MarketplaceNotFound {
+        name: String,
+        available: Vec<String>,
+    },
+    /// `marketplace remove --scope S` for a marketplace S does not declare.
+    #[error(
+        "Marketplace `{name}` is not declared in {scope} settings. Omit --scope to remove it from all scopes"
+    )]
+    MarketplaceNotDeclared { name: String, scope: Scope },
+    /// Plugin not listed by the named marketplace.
+    #[error("Plugin `{name}` not found in marketplace `{marketplace}`")]
+    PluginNotFound { name: String, marketplace: String },
+    /// Bare plugin name listed by no known marketplace.
+    #[error("Plugin `{name}` not found in any configured marketplace")]
+    PluginNotFoundAnywhere { name: String },
+    /// Bare name matching several plugins (DEVIATIONS 5).
+    #[error("Plugin `{name}` is ambiguous: it matches {}", .candidates.join(", "))]
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
+    /// The entry's `source` cannot be used.
+    #[error("The marketplace entry of `{id}` is invalid: {reason}")]
+    EntryInvalid {
+        id: String,
+        reason: String,
+        kind: InvalidSourceKind,
+    },
+    /// A relative source that leaves the marketplace directory, or a relative source in a URL marketplace.
+    #[error(
+        "Cannot install `{id}`: its source `{source_path}` does not stay inside the marketplace directory"
+    )]
+    SourceEscapes { id: String, source_path: String },
+    /// A relative source whose directory is missing.
+    #[error("Source path does not exist: `{}`", .0.display())]
+    SourcePathMissing(PathBuf),
+    /// A source type this version of pm does not install yet.
+    #[error("`{id}` uses a `{kind}` source, which pm does not support yet")]
+    SourceNotSupported { id: String, kind: String },
+    /// plugin.json of the plugin is invalid.
+    #[error("Invalid plugin manifest `{}`: {source}", path.display())]
+    PluginManifestInvalid {
+        path: PathBuf,
+        source: ManifestError,
+    },
+    /// The copy into the cache failed.
+    #[error("Failed to copy `{id}` into the cache")]
+    Copy {
+        id: String,
+        #[source]
+        source: crate::copy::CopyError,
+    },
+    /// No install record for the plugin.
+    #[error("Plugin `{0}` is not installed")]
+    NotInstalled(String),
+    /// Installed, but not at the requested scope.
+    #[error("Plugin `{id}` is not installed at {scope} scope{}", installed_hint(.installed))]
+    NotInstalledAtScope {
+        id: String,
+        scope: Scope,
+        installed: Vec<Scope>,
+    },
+    /// Installed at several scopes applicable here and no `--scope` given (DEVIATIONS 7).
+    #[error("Plugin `{id}` is installed at several scopes ({}); pass --scope", scopes_list(.scopes))]
+    ScopeRequired { id: String, scopes: Vec<Scope> },
+    /// Managed installs are the administrator's.
+    #[error("Plugin `{0}` is installed by managed settings; ask your administrator to remove it")]
+    Managed(String),
+    /// The state lock.
+    #[error(transparent)]
+    Lock(#[from] crate::fsutil::LockError),
+    /// Any other I/O error (messages name the path).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn available_list(available: &[String]) -> String {
+    if available.is_empty() {
+        String::new()
+    } else {
+        format!(". Available marketplaces: {}", available.join(", "))
+    }
+}
+fn installed_hint(installed: &[Scope]) -> String {
+    match installed {
+        [] => String::new(),
+        scopes => format!(" (it is installed at {} scope)", scopes_list(scopes)),
+    }
+}
+fn scopes_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Error {
+    /// The reference's `failureCode` for `--json` failure lines.
+    pub fn failure_code(&self) -> &'static str {
+        use crate::git::GitError;
+        match self {
+            Error::InvalidSource(_) | Error::PathNotFound(_) | Error::NotAMarketplacePath(_) => {
+                "invalid_source"
+            }
+            Error::ManifestMissing(_) => "manifest_missing",
+            Error::ManifestInvalid { .. } => "manifest_invalid",
+            Error::Name { source, .. } => source.failure_code(),
+            Error::Declared { .. } => "declared",
+            Error::Git { source, .. } => match source {
+                GitError::ReferenceNotFound { .. } => "error_not_found",
+                GitError::Network { .. } => "error_network",
+                _ => "error_unknown",
+            },
+            Error::Download {
+                not_found: true, ..
+            } => "error_not_found",
+            Error::Download { .. } => "error_network",
+            Error::SettingsInvalid { .. } | Error::StateInvalid { .. } => "error_validation",
+            Error::MarketplaceNotFound { .. } | Error::MarketplaceNotDeclared { .. } => {
+                "not_configured"
+            }
+            Error::PluginNotFound { .. } | Error::PluginNotFoundAnywhere { .. } => "not_found",
+            Error::Ambiguous { .. } => "ambiguous_marketplace",
+            Error::EntryInvalid {
+                kind: InvalidSourceKind::UnknownType,
+                ..
+            } => "error_unknown",
+            Error::EntryInvalid { .. }
+            | Error::SourceEscapes { .. }
+            | Error::PluginManifestInvalid { .. } => "error_validation",
+            Error::SourcePathMissing(_) => "error_not_found",
+            Error::SourceNotSupported { .. } => "error_unknown",
+            Error::Copy {
+                source: crate::copy::CopyError::PluginRootEscapes { .. },
+                ..
+            } => "error_validation",
+            Error::Copy { .. } => "error_unknown",
+            Error::NotInstalled(_) => "not_installed",
+            Error::NotInstalledAtScope { .. } | Error::ScopeRequired { .. } => {
+                "not_installed_at_scope"
+            }
+            Error::Managed(_) => "managed_settings_override",
+            Error::Lock(_) | Error::Io(_) => "error_unknown",
+        }
+    }
+
+    /// A one-line suggestion for the user, when there is an obvious next step.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::PluginNotFound { marketplace, .. } => Some(format!(
+                "your copy of `{marketplace}` may be out of date: run `pm marketplace update {marketplace}`"
+            )),
+            Error::PluginNotFoundAnywhere { .. } => Some("run `pm list --available` to see what the known marketplaces offer".into()),
+            Error::Ambiguous { candidates, .. } => candidates.first().map(|c| format!("name the marketplace, for example `{c}`")),
+            Error::MarketplaceNotFound { .. } => Some("run `pm marketplace list` to see the known marketplaces".into()),
+            Error::StateInvalid { .. } => Some("fix the file by hand (pm never replaces a corrupt state file), or move it aside to start empty".into()),
+            Error::SettingsInvalid { .. } => Some("settings files must be strict JSON objects (no comments or trailing commas); fix the file and run the command again".into()),
+            Error::NotInstalledAtScope { installed, .. } => installed.first().map(|s| format!("pass `--scope {s}`")),
+            Error::ScopeRequired { scopes, .. } => scopes.first().map(|s| format!("for example `--scope {s}`")),
+            Error::Lock(crate::fsutil::LockError::Timeout { .. }) => Some("set `PM_LOCK_TIMEOUT` (seconds) to wait longer".into()),
+            Error::Git { source: crate::git::GitError::Authentication { .. }, .. } => {
+                Some("check your git credentials (credential helper, ssh-agent, or GITHUB_TOKEN)".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,672 @@
+//! Plugins: resolve, install, uninstall, list (reference-lifecycle.md §5, §6, §8).
+
+use crate::copy::{CopyReport, copy_plugin_tree, remove_tree};
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::marketplaces::{self, normalize};
+use crate::reporter::Reporter;
+use crate::store::{self, SettingsFile};
+use pm_core::id::{PluginId, PluginRef, is_safe_path_component};
+use pm_core::marketplace::{MarketplaceManifest, PluginEntry, PluginSource};
+use pm_core::plugin::{PLUGIN_MANIFEST_PATH, PluginManifest};
+use pm_core::scope::Scope;
+use pm_core::source::MarketplaceSource;
+use pm_core::state::{InstallRecord, KnownMarketplace};
+use pm_core::time::{epoch_millis, iso8601};
+use pm_core::version::{cache_dir_name, resolve_version};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The file written last into a cache version directory: without it the directory is
+/// incomplete and is rebuilt, never reused (DEVIATIONS 4).
+pub const READY_MARKER: &str = ".pm-ok";
+/// The marker Claude Code uses for cache directories no record points to (content: epoch ms).
+pub const ORPHANED_MARKER: &str = ".orphaned_at";
+
+/// A plugin found in a known marketplace.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// `name@marketplace`.
+    pub id: PluginId,
+    /// The marketplace entry.
+    pub entry: PluginEntry,
+    /// The marketplace's `known_marketplaces.json` entry.
+    pub marketplace: KnownMarketplace,
+}
+
+/// Finds `plugin` in the known marketplaces. A bare name must match exactly one plugin
+/// (DEVIATIONS 5); `name@marketplace` must name a known marketplace that lists it.
+pub fn resolve(
+    env: &Environment,
+    plugin: &PluginRef,
+    reporter: &dyn Reporter,
+) -> Result<Candidate> {
+    let known = store::load_known(&env.locations)?;
+    match &plugin.marketplace {
+        Some(marketplace) => {
+            let not_found = || Error::PluginNotFound {
+                name: plugin.name.clone(),
+                marketplace: marketplace.clone(),
+            };
+            let entry = known.marketplaces.get(marketplace).ok_or_else(not_found)?;
+            let manifest = marketplaces::load_manifest(entry, reporter)?;
+            let plugin_entry = manifest.find(&plugin.name).ok_or_else(not_found)?;
+            Ok(Candidate {
+                id: PluginId::new(&plugin.name, marketplace),
+                entry: plugin_entry.clone(),
+                marketplace: entry.clone(),
+            })
+        }
+        None => {
+            let mut found = Vec::new();
+            for (name, entry) in known.marketplaces.iter() {
+                let manifest = match marketplaces::load_manifest(entry, reporter) {
+                    Ok(manifest) => manifest,
+                    Err(error) => {
+                        reporter.warn(&format!("skipping marketplace `{name}`: {error}"));
+                        continue;
+                    }
+                };
+                if let Some(plugin_entry) = manifest.find(&plugin.name) {
+                    found.push(Candidate {
+                        id: PluginId::new(&plugin.name, name),
+                        entry: plugin_entry.clone(),
+                        marketplace: entry.clone(),
+                    });
+                }
+            }
+            match found.len() {
+                0 => Err(Error::PluginNotFoundAnywhere {
+                    name: plugin.name.clone(),
+                }),
+                1 => Ok(found.remove(0)),
+                _ => Err(Error::Ambiguous {
+                    name: plugin.name.clone(),
+                    candidates: found.iter().map(|c| c.id.to_string()).collect(),
+                }),
+            }
+        }
+    }
+}
+
+/// What `install` did.
+#[derive(Debug, Clone)]
+pub struct InstallOutcome {
+    /// The installed plugin.
+    pub id: PluginId,
+    /// The scope of the record.
+    pub scope: Scope,
+    /// The recorded version.
+    pub version: String,
+    /// The cache directory.
+    pub install_path: PathBuf,
+    /// Set when a record for this scope existed: `(installed version, available version)`.
+    pub already_installed: Option<(String, String)>,
+    /// For directory marketplaces: the folder Claude Code loads the plugin from.
+    pub loads_in_place_from: Option<PathBuf>,
+    /// Links left out of the copy because they leave the marketplace.
+    pub copy: CopyReport,
+}
+
+/// A plugin's files, ready in the cache.
+struct Materialized {
+    version: String,
+    install_path: PathBuf,
+    commit: Option<String>,
+    in_place: Option<PathBuf>,
+    copy: CopyReport,
+}
+
+/// The directory of a relative source inside the marketplace root; refuses anything that
+/// leaves it lexically (`./../x`, `./a/../../x`).
+fn relative_source_dir(id: &PluginId, root: &Path, source: &str) -> Result<PathBuf> {
+    let root = normalize(root);
+    let relative = source
+        .strip_prefix("./")
+        .unwrap_or(if source == "." { "" } else { source });
+    let joined = normalize(&root.join(relative));
+    if !joined.starts_with(&root) || Path::new(relative).is_absolute() {
+        return Err(Error::SourceEscapes {
+            id: id.to_string(),
+            source_path: source.to_string(),
+        });
+    }
+    Ok(joined)
+}
+
+fn read_plugin_manifest(plugin_dir: &Path) -> Result<Option<PluginManifest>> {
+    let path = plugin_dir.join(PLUGIN_MANIFEST_PATH);
+    match crate::fsutil::read_optional(&path)? {
+        None => Ok(None),
+        Some(text) => PluginManifest::parse(&text)
+            .map(Some)
+            .map_err(|source| Error::PluginManifestInvalid { path, source }),
+    }
+}
+
+/// Copies `plugin_dir` into `<cache>/<marketplace>/<plugin>/<version>` through a staging
+/// directory and a rename; an existing complete directory is reused.
+fn place_in_cache(
+    env: &Environment,
+    id: &PluginId,
+    plugin_dir: &Path,
+    boundary: &Path,
+    version: &str,
+) -> Result<(PathBuf, CopyReport)> {
+    let plugin_cache = env
+        .locations
+        .cache_dir()
+        .join(&id.marketplace)
+        .join(&id.name);
+    let install_path = plugin_cache.join(cache_dir_name(version));
+    if install_path.join(READY_MARKER).is_file() {
+        let orphaned = install_path.join(ORPHANED_MARKER);
+        if orphaned.exists() {
+            fs_err::remove_file(&orphaned)?;
+        }
+        return Ok((install_path, CopyReport::default()));
+    }
+    fs_err::create_dir_all(&plugin_cache)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(&plugin_cache)?;
+    let staged = staging.path().join("plugin");
+    let report = copy_plugin_tree(plugin_dir, boundary, &staged).map_err(|source| Error::Copy {
+        id: id.to_string(),
+        source,
+    })?;
+    fs_err::write(staged.join(READY_MARKER), b"")?;
+    if fs_err::symlink_metadata(&install_path).is_ok() {
+        // An incomplete directory (killed copy, or one without a marker): replace it.
+        fs_err::rename(&install_path, staging.path().join("incomplete"))?;
+    }
+    fs_err::rename(&staged, &install_path)?;
+    Ok((install_path, report))
+}
+
+fn materialize(
+    env: &Environment,
+    candidate: &Candidate,
+    reporter: &dyn Reporter,
+) -> Result<Materialized> {
+    let id = &candidate.id;
+    if !is_safe_path_component(&id.name) || !is_safe_path_component(&id.marketplace) {
+        return Err(Error::SourceEscapes {
+            id: id.to_string(),
+            source_path: id.name.clone(),
+        });
+    }
+    match &candidate.entry.source {
+        PluginSource::Relative(source) => {
+            if matches!(candidate.marketplace.source, MarketplaceSource::Url { .. }) {
+                return Err(Error::SourceEscapes {
+                    id: id.to_string(),
+                    source_path: source.clone(),
+                });
+            }
+            let root = PathBuf::from(&candidate.marketplace.install_location);
+            let plugin_dir = relative_source_dir(id, &root, source)?;
+            if !plugin_dir.is_dir() {
+                return Err(Error::SourcePathMissing(plugin_dir));
+            }
+            let manifest = read_plugin_manifest(&plugin_dir)?;
+            let commit = crate::git::head_commit(&root);
+            let version = resolve_version(
+                manifest.as_ref().and_then(|m| m.version.as_deref()),
+                candidate.entry.version.as_deref(),
+                commit.as_deref(),
+            );
+            let (install_path, copy) = place_in_cache(env, id, &plugin_dir, &root, &version)?;
+            let in_place = matches!(
+                candidate.marketplace.source,
+                MarketplaceSource::Directory { .. }
+            )
+            .then(|| plugin_dir.clone());
+            Ok(Materialized {
+                version,
+                install_path,
+                commit,
+                in_place,
+                copy,
+            })
+        }
+        PluginSource::Github {
+            repo,
+            reference,
+            sha,
+        }
+        | PluginSource::Url {
+            url: repo,
+            reference,
+            sha,
+        } => {
+            let source = match &candidate.entry.source {
+                PluginSource::Github { .. } => MarketplaceSource::Github {
+                    repo: repo.clone(),
+                    reference: reference.clone(),
+                    sparse_paths: None,
+                },
+                _ => MarketplaceSource::Git {
+                    url: repo.clone(),
+                    reference: reference.clone(),
+                    sparse_paths: None,
+                },
+            };
+            if sha.is_some() {
+                reporter.warn(&format!("`{id}` pins a commit (`sha`); pm installs the branch head until sha pins are supported"));
+            }
+            let plugin_cache = env
+                .locations
+                .cache_dir()
+                .join(&id.marketplace)
+                .join(&id.name);
+            let (_temp, clone, head) =
+                marketplaces::clone_into_temp(env, &source, &plugin_cache, reporter)?;
+            let manifest = read_plugin_manifest(&clone)?;
+            let version = resolve_version(
+                manifest.as_ref().and_then(|m| m.version.as_deref()),
+                candidate.entry.version.as_deref(),
+                Some(&head),
+            );
+            let (install_path, copy) = place_in_cache(env, id, &clone, &clone, &version)?;
+            Ok(Materialized {
+                version,
+                install_path,
+                commit: Some(head),
+                in_place: None,
+                copy,
+            })
+        }
+        PluginSource::Invalid { reason, kind, .. } => Err(Error::EntryInvalid {
+            id: id.to_string(),
+            reason: reason.clone(),
+            kind: *kind,
+        }),
+        other => Err(Error::SourceNotSupported {
+            id: id.to_string(),
+            kind: other.kind().to_string(),
+        }),
+    }
+}
+
+/// `pm install`: resolve, copy into the cache (staging + rename), record the install and
+/// enable it in `scope`'s settings. A project-scope install also declares the marketplace
+/// in the project's `extraKnownMarketplaces` (DEVIATIONS 9).
+pub fn install(
+    env: &Environment,
+    plugin: &PluginRef,
+    scope: Scope,
+    reporter: &dyn Reporter,
+) -> Result<InstallOutcome> {
+    // Refuse before any work when a file pm must write is unusable.
+    SettingsFile::open(&env.locations, scope)?;
+    let installed = store::load_installed(&env.locations)?;
+    let candidate = resolve(env, plugin, reporter)?;
+    let id_text = candidate.id.to_string();
+    let project_path = env.project_path();
+    if let Some(record) = installed
+        .records(&id_text)
+        .iter()
+        .find(|r| r.matches(scope, &project_path))
+    {
+        let in_place = match (&candidate.marketplace.source, &candidate.entry.source) {
+            (MarketplaceSource::Directory { .. }, PluginSource::Relative(source)) => {
+                relative_source_dir(
+                    &candidate.id,
+                    Path::new(&candidate.marketplace.install_location),
+                    source,
+                )
+                .ok()
+            }
+            _ => None,
+        };
+        let available = available_version(&candidate).unwrap_or_else(|| record.version.clone());
+        return Ok(InstallOutcome {
+            id: candidate.id.clone(),
+            scope,
+            version: record.version.clone(),
+            install_path: PathBuf::from(&record.install_path),
+            already_installed: Some((record.version.clone(), available)),
+            loads_in_place_from: in_place,
+            copy: CopyReport::default(),
+        });
+    }
+
+    let materialized = materialize(env, &candidate, reporter)?;
+
+    let _lock = env.lock(reporter)?;
+    let mut settings = SettingsFile::open(&env.locations, scope)?;
+    settings.set_enabled(&id_text, true)?;
+    if scope == Scope::Project
+        && settings
+            .declared_source(&candidate.id.marketplace)
+            .is_none()
+    {
+        settings.declare_marketplace(
+            &candidate.id.marketplace,
+            &candidate.marketplace.source.to_value(),
+        )?;
+    }
+    let mut installed = store::load_installed(&env.locations)?;
+    let now = iso8601(SystemTime::now());
+    let install_path = materialized.install_path.to_string_lossy().into_owned();
+    let records = installed.plugins.entry_or_insert_with(&id_text, Vec::new);
+    let record = InstallRecord {
+        scope,
+        project_path: scope.has_project_path().then(|| project_path.clone()),
+        install_path,
+        version: materialized.version.clone(),
+        installed_at: now.clone(),
+        last_updated: now,
+        git_commit_sha: materialized.commit.clone(),
+        resolved_version: None,
+        auto: None,
+        extra: Default::default(),
+    };
+    match records.iter_mut().find(|r| r.matches(scope, &project_path)) {
+        Some(existing) => *existing = record,
+        None => records.push(record),
+    }
+    store::save_installed(&env.locations, &installed)?;
+    settings.save()?;
+    Ok(InstallOutcome {
+        id: candidate.id,
+        scope,
+        version: materialized.version,
+        install_path: materialized.install_path,
+        already_installed: None,
+        loads_in_place_from: materialized.in_place,
+        copy: materialized.copy,
+    })
+}
+
+/// The version an install would record now, when it can be known without fetching.
+fn available_version(candidate: &Candidate) -> Option<String> {
+    match &candidate.entry.source {
+        PluginSource::Relative(source) => {
+            let root = PathBuf::from(&candidate.marketplace.install_location);
+            let dir = relative_source_dir(&candidate.id, &root, source).ok()?;
+            let manifest = read_plugin_manifest(&dir).ok().flatten();
+            let commit = crate::git::head_commit(&root);
+            Some(resolve_version(
+                manifest.as_ref().and_then(|m| m.version.as_deref()),
+                candidate.entry.version.as_deref(),
+                commit.as_deref(),
+            ))
+        }
+        _ => candidate.entry.version.clone(),
+    }
+}
+
+/// What `uninstall` did.
+#[derive(Debug, Clone)]
+pub struct UninstallOutcome {
+    /// The plugin.
+    pub id: PluginId,
+    /// The scope whose record was removed.
+    pub scope: Scope,
+    /// Whether the data directory was kept (`--keep-data`, or other records remain).
+    pub kept_data: bool,
+}
+
+/// Finds the installed id for `plugin`: `name@marketplace` as given, or the one installed
+/// id whose name matches a bare name (several → [`Error::Ambiguous`]).
+pub fn resolve_installed(env: &Environment, plugin: &PluginRef) -> Result<PluginId> {
+    if let Some(id) = plugin.id() {
+        return Ok(id);
+    }
+    let installed = store::load_installed(&env.locations)?;
+    let matches: Vec<PluginId> = installed
+        .plugins
+        .iter()
+        .filter(|(_, records)| !records.is_empty())
+        .filter_map(|(id, _)| PluginId::parse_key(id))
+        .filter(|id| id.name == plugin.name)
+        .collect();
+    match matches.len() {
+        0 => Err(Error::NotInstalled(plugin.name.clone())),
+        1 => Ok(matches[0].clone()),
+        _ => Err(Error::Ambiguous {
+            name: plugin.name.clone(),
+            candidates: matches.iter().map(ToString::to_string).collect(),
+        }),
+    }
+}
+
+/// `pm uninstall`: removes one install record and its `enabledPlugins` entry; marks the
+/// cache directory `.orphaned_at` when no record uses it; deletes the data directory when
+/// the last record goes, unless `keep_data`. Without `scope`, the one scope that has the
+/// plugin for this directory is used (DEVIATIONS 7).
+pub fn uninstall(
+    env: &Environment,
+    plugin: &PluginRef,
+    scope: Option<Scope>,
+    keep_data: bool,
+    reporter: &dyn Reporter,
+) -> Result<UninstallOutcome> {
+    let id = resolve_installed(env, plugin)?;
+    let id_text = id.to_string();
+    let project_path = env.project_path();
+    let _lock = env.lock(reporter)?;
+    let mut installed = store::load_installed(&env.locations)?;
+    let records = installed.records(&id_text).to_vec();
+    if records.is_empty() {
+        return Err(Error::NotInstalled(id_text));
+    }
+    let here: Vec<Scope> = records
+        .iter()
+        .filter(|r| {
+            !r.scope.has_project_path() || r.project_path.as_deref() == Some(project_path.as_str())
+        })
+        .map(|r| r.scope)
+        .collect();
+    let scope = match scope {
+        Some(scope) => {
+            if !here.contains(&scope) {
+                return Err(Error::NotInstalledAtScope {
+                    id: id_text,
+                    scope,
+                    installed: here,
+                });
+            }
+            scope
+        }
+        None => match here.as_slice() {
+            [] => {
+                return Err(Error::NotInstalledAtScope {
+                    id: id_text,
+                    scope: Scope::User,
+                    installed: Vec::new(),
+                });
+            }
+            [only] => *only,
+            several if several.iter().filter(|s| **s != Scope::Managed).count() == 1 => several
+                .iter()
+                .copied()
+                .find(|s| *s != Scope::Managed)
+                .unwrap_or(Scope::User),
+            several => {
+                return Err(Error::ScopeRequired {
+                    id: id_text,
+                    scopes: several.to_vec(),
+                });
+            }
+        },
+    };
+    if scope == Scope::Managed {
+        return Err(Error::Managed(id_text));
+    }
+    let mut settings = SettingsFile::open(&env.locations, scope)?;
+    settings.remove_enabled(&id_text)?;
+
+    let mut removed = None;
+    if let Some(list) = installed.plugins.get_mut(&id_text) {
+        if let Some(index) = list.iter().position(|r| r.matches(scope, &project_path)) {
+            removed = Some(list.remove(index));
+        }
+    }
+    let remaining = installed.records(&id_text).len();
+    if remaining == 0 {
+        installed.plugins.remove(&id_text);
+    }
+    store::save_installed(&env.locations, &installed)?;
+    settings.save()?;
+    if let Some(record) = removed {
+        mark_orphaned_if_unused(env, &installed, &record.install_path)?;
+    }
+    let mut kept_data = keep_data;
+    if remaining == 0 && !keep_data {
+        remove_data_dir(env, &id)?;
+    } else if remaining > 0 {
+        kept_data = false;
+    }
+    Ok(UninstallOutcome {
+        id,
+        scope,
+        kept_data,
+    })
+}
+
+/// Writes `.orphaned_at` (epoch milliseconds, no newline) into a cache directory that no
+/// record uses any more.
+pub(crate) fn mark_orphaned_if_unused(
+    env: &Environment,
+    installed: &pm_core::state::InstalledPlugins,
+    install_path: &str,
+) -> Result<()> {
+    let path = Path::new(install_path);
+    if installed.uses_install_path(install_path)
+        || !path.is_dir()
+        || !path.starts_with(env.locations.cache_dir())
+    {
+        return Ok(());
+    }
+    write_atomic(
+        &path.join(ORPHANED_MARKER),
+        epoch_millis(SystemTime::now()).to_string().as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Deletes `plugins/data/<sanitized id>` if it exists.
+pub(crate) fn remove_data_dir(env: &Environment, id: &PluginId) -> Result<()> {
+    let data_root = env.locations.data_dir();
+    let dir = data_root.join(id.data_dir_name());
+    if fs_err::symlink_metadata(&dir).is_ok() {
+        remove_tree(&dir, &data_root).map_err(|source| Error::Copy {
+            id: id.to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// One row of `pm list`.
+#[derive(Debug, Clone)]
+pub struct ListedPlugin {
+    /// `name@marketplace`.
+    pub id: String,
+    /// The install record.
+    pub record: InstallRecord,
+    /// Effective enabled state for the cwd.
+    pub enabled: bool,
+    /// `enabledPlugins[id] === true` in the cwd's project settings.
+    pub project_enabled: bool,
+    /// For directory marketplaces: the folder the plugin loads from.
+    pub read_from_folder: Option<PathBuf>,
+    /// plugin.json version in that folder.
+    pub folder_version: Option<String>,
+}
+
+/// A plugin a known marketplace offers that is not installed.
+#[derive(Debug, Clone)]
+pub struct AvailablePlugin {
+    /// `name@marketplace`.
+    pub id: String,
+    /// The entry.
+    pub entry: PluginEntry,
+    /// The marketplace name.
+    pub marketplace: String,
+}
+
+/// Every install record, sorted by id then record order, with effective state.
+pub fn list(env: &Environment, reporter: &dyn Reporter) -> Result<Vec<ListedPlugin>> {
+    let installed = store::load_installed(&env.locations)?;
+    let known = store::load_known(&env.locations)?;
+    let settings = store::load_settings(&env.locations);
+    let mut manifests: std::collections::HashMap<String, Option<MarketplaceManifest>> =
+        Default::default();
+    let mut rows = Vec::new();
+    for (id, record) in installed.all() {
+        let parsed = PluginId::parse_key(id);
+        let mut read_from_folder = None;
+        let mut folder_version = None;
+        if let Some(parsed) = &parsed {
+            if let Some(entry) = known.marketplaces.get(&parsed.marketplace) {
+                if matches!(entry.source, MarketplaceSource::Directory { .. }) {
+                    let manifest = manifests
+                        .entry(parsed.marketplace.clone())
+                        .or_insert_with(|| marketplaces::load_manifest(entry, reporter).ok());
+                    if let Some(PluginSource::Relative(source)) = manifest
+                        .as_ref()
+                        .and_then(|m| m.find(&parsed.name))
+                        .map(|e| &e.source)
+                    {
+                        if let Ok(dir) =
+                            relative_source_dir(parsed, Path::new(&entry.install_location), source)
+                        {
+                            folder_version = read_plugin_manifest(&dir)
+                                .ok()
+                                .flatten()
+                                .and_then(|m| m.version);
+                            read_from_folder = Some(dir);
+                        }
+                    }
+                }
+            }
+        }
+        rows.push(ListedPlugin {
+            id: id.clone(),
+            record: record.clone(),
+            enabled: settings.is_enabled(id),
+            project_enabled: matches!(
+                settings
+                    .get(Scope::Project)
+                    .and_then(|c| c.enabled_entry(id)),
+                Some(serde_json::Value::Bool(true))
+            ),
+            read_from_folder,
+            folder_version,
+        });
+    }
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
+}
+
+/// Plugins offered by known marketplaces and not installed at any scope.
+pub fn available(env: &Environment, reporter: &dyn Reporter) -> Result<Vec<AvailablePlugin>> {
+    let installed = store::load_installed(&env.locations)?;
+    let known = store::load_known(&env.locations)?;
+    let mut rows = Vec::new();
+    for (name, entry) in known.marketplaces.iter() {
+        let manifest = match marketplaces::load_manifest(entry, reporter) {
+            Ok(manifest) => manifest,
+            Err(error) => {
+                reporter.warn(&format!("skipping marketplace `{name}`: {error}"));
+                continue;
+            }
+        };
+        for plugin in manifest.plugins {
+            let id = format!("{}@{name}", plugin.name);
+            if installed.records(&id).is_empty() {
+                rows.push(AvailablePlugin {
+                    id,
+                    entry: plugin,
+                    marketplace: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
