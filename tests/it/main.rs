@@ -1,1 +1,8 @@
+//! pm's integration tests: one test binary, a module per area. Every test drives the `pm`
+//! binary in a temporary HOME with its own git configuration; nothing touches the network
+//! or the real `~/.claude`.
 
+mod bad_input;
+mod corpus;
+mod lifecycle;
+mod support;
