@@ -186,8 +186,8 @@ impl PluginSource {
                     return PluginSource::Relative(text.clone());
                 }
                 // metadata.pluginRoot applies to bare names only (no `/`, not absolute).
-                if let Some(root) = plugin_root {
-                    if !text.is_empty() && !text.contains(['/', '\\']) && text != ".." {
+                if let Some(root) = plugin_root
+                    && !text.is_empty() && !text.contains(['/', '\\']) && text != ".." {
                         let root = root.trim_end_matches('/');
                         let root = if root.starts_with("./") || root == "." {
                             root.to_string()
@@ -196,7 +196,6 @@ impl PluginSource {
                         };
                         return PluginSource::Relative(format!("{root}/{text}"));
                     }
-                }
                 let _ = name;
                 invalid(
                     "source: Invalid string: must start with \"./\"",

@@ -147,9 +147,7 @@ fn impersonates(lower: &str) -> bool {
             // Joined forms: `claudeofficial`, `anthropicmarketplace`.
             ["claude", "anthropic"].iter().any(|b| {
                 lower.strip_prefix(b).is_some_and(|rest| {
-                    ["official", "marketplace", "plugins"]
-                        .iter()
-                        .any(|o| rest == *o)
+                    ["official", "marketplace", "plugins"].contains(&rest)
                 })
             })
         }

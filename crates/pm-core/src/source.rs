@@ -182,6 +182,9 @@ pub enum SourceInputError {
         "Invalid marketplace source format `{0}`. Try: owner/repo, https://..., git@host:path, or ./path"
     )]
     Format(String),
+    /// A URL with a password or token in it: pm never writes credentials into Claude Code's files.
+    #[error("The URL `{0}` contains credentials, which pm does not store in settings or state files")]
+    Credentials(String),
     /// `o/r/sub` and the like.
     #[error(
         "`{0}` is not a valid GitHub owner/repo shorthand. Use owner/repo, owner/repo@ref, or a full URL"
@@ -200,6 +203,9 @@ pub fn parse_source_input(input: &str) -> Result<SourceInput, SourceInputError> 
         return Err(SourceInputError::Format(input.to_string()));
     }
     if text.starts_with("http://") || text.starts_with("https://") {
+        if let Some(redacted) = redact_credentials(text) {
+            return Err(SourceInputError::Credentials(redacted));
+        }
         let (url, reference) = split_hash_ref(text);
         let path_part = url.split(['?', '#']).next().unwrap_or(url);
         if path_part.to_ascii_lowercase().ends_with(".json") {
@@ -266,6 +272,20 @@ pub fn parse_source_input(input: &str) -> Result<SourceInput, SourceInputError> 
         }));
     }
     Err(SourceInputError::Format(text.to_string()))
+}
+
+/// When `url` carries a password (`scheme://user:secret@host/…`), the URL with the secret
+/// replaced by `***`; `None` when there is none. Use it for any URL shown to people.
+pub fn redact_credentials(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let (userinfo, host) = authority.rsplit_once('@')?;
+    let user = userinfo.split(':').next().unwrap_or_default();
+    if !userinfo.contains(':') && !user.is_empty() && !user.starts_with("ghp_") && !user.starts_with("github_pat_") {
+        return None; // a bare user name is not a secret
+    }
+    Some(format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..]))
 }
 
 fn split_hash_ref(text: &str) -> (&str, Option<String>) {

@@ -29,8 +29,8 @@ use git2::{
 /// How to reach a remote: credentials and backend.
 ///
 /// Libraries never read environment variables: the CLI fills this in (`GITHUB_TOKEN` /
-/// `GH_TOKEN`, the git-CLI switch).
-#[derive(Debug, Clone, Default)]
+/// `GH_TOKEN`, the git-CLI switch). `Debug` shows whether a token is set, never the token.
+#[derive(Clone, Default)]
 pub struct GitOptions {
     /// Token for github.com over HTTPS (from `GITHUB_TOKEN` / `GH_TOKEN`).
     ///
@@ -41,6 +41,18 @@ pub struct GitOptions {
     /// Fetch with the system `git` executable instead of libgit2 (cargo's
     /// `net.git-fetch-with-cli`).
     pub use_git_cli: bool,
+}
+
+impl std::fmt::Debug for GitOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitOptions")
+            .field(
+                "github_token",
+                &self.github_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("use_git_cli", &self.use_git_cli)
+            .finish()
+    }
 }
 
 /// Progress of a fetch, for a progress bar.
@@ -1760,6 +1772,7 @@ mod tests {
             use_git_cli: false,
         };
         let plaintext = CredentialType::USER_PASS_PLAINTEXT;
+        assert!(!format!("{options:?}").contains("t0ken"));
         let mut credentials = Credentials::new(&options, None);
         let credential = credentials
             .next("https://github.com/o/r.git", None, plaintext)

@@ -193,8 +193,9 @@ pub(crate) fn clone_into_temp(
             .prefix(".clone-")
             .tempdir_in(parent)?;
         let path = temp.path().join("repo");
+        let shown = pm_core::source::redact_credentials(url).unwrap_or_else(|| url.clone());
         reporter.status(&format!(
-            "Cloning `{url}`{}",
+            "Cloning `{shown}`{}",
             source
                 .reference()
                 .map(|r| format!(" at `{r}`"))
@@ -216,7 +217,7 @@ pub(crate) fn clone_into_temp(
                 let retry = !matches!(error, git::GitError::ReferenceNotFound { .. });
                 if first_error.is_none() {
                     first_error = Some(Error::Git {
-                        url: url.clone(),
+                        url: shown.clone(),
                         source: error,
                     });
                 }
