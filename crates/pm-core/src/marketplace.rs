@@ -27,18 +27,38 @@ pub enum ManifestError {
 }
 
 impl ManifestError {
-    pub(crate) fn from_json(error: &serde_json::Error) -> Self {
+    /// Converts a serde_json error on `text`; the column is counted in characters (serde_json
+    /// counts bytes), as editors and the reference show it.
+    pub fn from_json(error: &serde_json::Error, text: &str) -> Self {
         let message = error.to_string();
         // serde_json appends " at line L column C"; keep only the description.
         let message = match message.rfind(" at line ") {
             Some(at) => message[..at].to_string(),
             None => message,
         };
+        let column = char_column(text, error.line(), error.column());
         ManifestError::Syntax {
             line: error.line(),
-            column: error.column(),
+            column,
             message,
         }
+    }
+}
+
+/// Turns serde_json's 1-based byte column on 1-based `line` into a character column.
+pub fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else {
+        return byte_column;
+    };
+    let mut end = byte_column.min(line_text.len());
+    while end > 0 && !line_text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let chars = line_text[..end].chars().count();
+    if byte_column > line_text.len() {
+        chars + (byte_column - line_text.len())
+    } else {
+        chars.max(1)
     }
 }
 
@@ -187,15 +207,18 @@ impl PluginSource {
                 }
                 // metadata.pluginRoot applies to bare names only (no `/`, not absolute).
                 if let Some(root) = plugin_root
-                    && !text.is_empty() && !text.contains(['/', '\\']) && text != ".." {
-                        let root = root.trim_end_matches('/');
-                        let root = if root.starts_with("./") || root == "." {
-                            root.to_string()
-                        } else {
-                            format!("./{root}")
-                        };
-                        return PluginSource::Relative(format!("{root}/{text}"));
-                    }
+                    && !text.is_empty()
+                    && !text.contains(['/', '\\'])
+                    && text != ".."
+                {
+                    let root = root.trim_end_matches('/');
+                    let root = if root.starts_with("./") || root == "." {
+                        root.to_string()
+                    } else {
+                        format!("./{root}")
+                    };
+                    return PluginSource::Relative(format!("{root}/{text}"));
+                }
                 let _ = name;
                 invalid(
                     "source: Invalid string: must start with \"./\"",
@@ -288,7 +311,8 @@ impl MarketplaceManifest {
     /// top level is not an object, `name` is not a string, `owner` is not an object, or
     /// `plugins` is not an array (the reference's required fields).
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e, text))?;
         Self::from_value(value)
     }
 
@@ -516,6 +540,17 @@ mod tests {
             .expect_err("plugins");
         assert!(matches!(error, ManifestError::Schema { ref field, .. } if field == "plugins"));
         assert!(MarketplaceManifest::parse("[]").is_err());
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let text = "{\"a\": \"é—é\", x}";
+        match MarketplaceManifest::parse(text) {
+            Err(ManifestError::Syntax {
+                line: 1, column, ..
+            }) => assert_eq!(column, 14),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -146,9 +146,9 @@ fn impersonates(lower: &str) -> bool {
         _ => {
             // Joined forms: `claudeofficial`, `anthropicmarketplace`.
             ["claude", "anthropic"].iter().any(|b| {
-                lower.strip_prefix(b).is_some_and(|rest| {
-                    ["official", "marketplace", "plugins"].contains(&rest)
-                })
+                lower
+                    .strip_prefix(b)
+                    .is_some_and(|rest| ["official", "marketplace", "plugins"].contains(&rest))
             })
         }
     }

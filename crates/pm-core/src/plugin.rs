@@ -26,7 +26,8 @@ impl PluginManifest {
     /// Parses `plugin.json` text. Errors: [`ManifestError::Syntax`] for invalid JSON,
     /// [`ManifestError::Schema`] for a non-object or a missing/non-string `name`.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e, text))?;
         let Value::Object(raw) = value else {
             return Err(ManifestError::Schema {
                 field: "(top level)".into(),

@@ -183,7 +183,9 @@ pub enum SourceInputError {
     )]
     Format(String),
     /// A URL with a password or token in it: pm never writes credentials into Claude Code's files.
-    #[error("The URL `{0}` contains credentials, which pm does not store in settings or state files")]
+    #[error(
+        "The URL `{0}` contains credentials, which pm does not store in settings or state files"
+    )]
     Credentials(String),
     /// `o/r/sub` and the like.
     #[error(
@@ -282,10 +284,17 @@ pub fn redact_credentials(url: &str) -> Option<String> {
     let authority = &rest[..authority_end];
     let (userinfo, host) = authority.rsplit_once('@')?;
     let user = userinfo.split(':').next().unwrap_or_default();
-    if !userinfo.contains(':') && !user.is_empty() && !user.starts_with("ghp_") && !user.starts_with("github_pat_") {
+    if !userinfo.contains(':')
+        && !user.is_empty()
+        && !user.starts_with("ghp_")
+        && !user.starts_with("github_pat_")
+    {
         return None; // a bare user name is not a secret
     }
-    Some(format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..]))
+    Some(format!(
+        "{scheme}://{user}:***@{host}{}",
+        &rest[authority_end..]
+    ))
 }
 
 fn split_hash_ref(text: &str) -> (&str, Option<String>) {

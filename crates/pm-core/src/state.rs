@@ -150,7 +150,8 @@ impl InstalledPlugins {
     /// {"<id>": {single record}}}`) is read with every record at user scope and written back as
     /// version 2. Errors name the line and column (invalid JSON) or the field (bad shape).
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e, text))?;
         let schema = |field: String, message: String| ManifestError::Schema { field, message };
         let Value::Object(mut top) = value else {
             return Err(schema("(top level)".into(), "expected an object".into()));
@@ -259,7 +260,8 @@ pub struct KnownMarketplaces {
 impl KnownMarketplaces {
     /// Parses the file's text; errors name the line/column or the marketplace.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e, text))?;
         let Value::Object(top) = value else {
             return Err(ManifestError::Schema {
                 field: "(top level)".into(),
