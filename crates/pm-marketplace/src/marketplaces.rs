@@ -277,11 +277,7 @@ pub(crate) fn fetch(
             let value: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::ManifestInvalid {
                     path: PathBuf::from(url),
-                    source: pm_core::marketplace::ManifestError::Syntax {
-                        line: e.line(),
-                        column: e.column(),
-                        message: e.to_string(),
-                    },
+                    source: pm_core::marketplace::ManifestError::from_json(&e, &text),
                 })?;
             let manifest = MarketplaceManifest::from_value(value.clone()).map_err(|source| {
                 Error::ManifestInvalid {
