@@ -28,9 +28,10 @@ pub enum Error {
         path: PathBuf,
         source: ManifestError,
     },
-    /// The marketplace's name is refused.
-    #[error("{source} (in `{}`)", path.display())]
-    Name { path: PathBuf, source: NameError },
+    /// The marketplace's name is refused. `location` says where the name was read, ready to
+    /// print (a quoted path, or the manifest of a repository).
+    #[error("{source} (in {location})")]
+    Name { location: String, source: NameError },
     /// A known marketplace name re-added from another remote source while settings declare the old one.
     #[error("Cannot add marketplace `{name}`: its source doesn't match its `extraKnownMarketplaces` entry in `{}`", settings.display())]
     Declared { name: String, settings: PathBuf },
@@ -71,6 +72,14 @@ pub enum Error {
     /// Plugin not listed by the named marketplace.
     #[error("Plugin `{name}` not found in marketplace `{marketplace}`")]
     PluginNotFound { name: String, marketplace: String },
+    /// `name@marketplace` where no marketplace of that name is known (the reference's
+    /// `not_found`; its "may be out of date, update it" hint would only fail again).
+    #[error("Plugin `{name}` not found: no marketplace `{marketplace}` is known{}", available_list(.available))]
+    MarketplaceUnknown {
+        name: String,
+        marketplace: String,
+        available: Vec<String>,
+    },
     /// Bare plugin name listed by no known marketplace.
     #[error("Plugin `{name}` not found in any configured marketplace")]
     PluginNotFoundAnywhere { name: String },
@@ -181,7 +190,9 @@ impl Error {
             Error::MarketplaceNotFound { .. } | Error::MarketplaceNotDeclared { .. } => {
                 "not_configured"
             }
-            Error::PluginNotFound { .. } | Error::PluginNotFoundAnywhere { .. } => "not_found",
+            Error::PluginNotFound { .. }
+            | Error::MarketplaceUnknown { .. }
+            | Error::PluginNotFoundAnywhere { .. } => "not_found",
             Error::Ambiguous { .. } => "ambiguous_marketplace",
             Error::EntryInvalid {
                 kind: InvalidSourceKind::UnknownType,
@@ -212,6 +223,7 @@ impl Error {
             Error::PluginNotFound { marketplace, .. } => Some(format!(
                 "your copy of `{marketplace}` may be out of date: run `pm marketplace update {marketplace}`"
             )),
+            Error::MarketplaceUnknown { .. } => Some("add the marketplace with `pm marketplace add <source>`; `pm marketplace list` shows the known ones".into()),
             Error::PluginNotFoundAnywhere { .. } => Some("run `pm list --available` to see what the known marketplaces offer".into()),
             Error::Ambiguous { candidates, .. } => candidates.first().map(|c| format!("name the marketplace, for example `{c}`")),
             Error::MarketplaceNotFound { .. } => Some("run `pm marketplace list` to see the known marketplaces".into()),

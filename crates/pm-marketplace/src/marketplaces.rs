@@ -156,13 +156,8 @@ pub(crate) struct Fetched {
 }
 
 enum Pending {
-    Clone {
-        _temp: tempfile::TempDir,
-        path: PathBuf,
-    },
-    File {
-        contents: Vec<u8>,
-    },
+    Clone(TempClone),
+    File { contents: Vec<u8> },
 }
 
 /// The URLs to try for a git source: github shorthand → HTTPS, then SSH (DEVIATIONS 10).
@@ -177,15 +172,61 @@ pub(crate) fn clone_urls(source: &MarketplaceSource) -> Vec<String> {
     }
 }
 
+/// Directories created on the way to a path, deepest first. When dropped, each one that is
+/// (still) empty is removed again, so that a failed fetch or install leaves no empty
+/// `marketplaces/` or `cache/<marketplace>/<plugin>/` behind; a directory that received
+/// content (a clone, a cache version) is non-empty and stays.
+pub(crate) struct CreatedDirs {
+    dirs: Vec<PathBuf>,
+}
+
+impl CreatedDirs {
+    /// `create_dir_all(path)`, remembering which directories did not exist before.
+    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+        let dirs: Vec<PathBuf> = path
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && fs_err::symlink_metadata(dir).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        fs_err::create_dir_all(path)?;
+        Ok(CreatedDirs { dirs })
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            // Fails (and stops) at the first directory that is not empty.
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// A clone in a temporary directory. Fields drop in order: the temporary directory first, then
+/// the directories created to hold it (when left empty).
+pub(crate) struct TempClone {
+    /// Removed on drop, with anything still inside it.
+    pub temp: tempfile::TempDir,
+    /// The work tree, inside `temp`.
+    pub path: PathBuf,
+    /// The commit checked out (40 hex).
+    pub head: String,
+    _created: CreatedDirs,
+}
+
 /// Clones a git source into a temporary directory inside `parent`, trying each URL in turn;
 /// the first error is reported when all fail (it says what failed: repository, ref, network).
+/// Directories created for `parent` are removed again when the clone fails or is dropped
+/// without being moved out.
 pub(crate) fn clone_into_temp(
     env: &Environment,
     source: &MarketplaceSource,
     parent: &Path,
     reporter: &dyn Reporter,
-) -> Result<(tempfile::TempDir, PathBuf, String)> {
-    fs_err::create_dir_all(parent)?;
+) -> Result<TempClone> {
+    let created = CreatedDirs::create(parent)?;
     let urls = clone_urls(source);
     let mut first_error = None;
     for url in &urls {
@@ -212,7 +253,14 @@ pub(crate) fn clone_into_temp(
         });
         reporter.fetch_finished();
         match result {
-            Ok(cloned) => return Ok((temp, path, cloned.head)),
+            Ok(cloned) => {
+                return Ok(TempClone {
+                    temp,
+                    path,
+                    head: cloned.head,
+                    _created: created,
+                });
+            }
             Err(error) => {
                 let retry = !matches!(error, git::GitError::ReferenceNotFound { .. });
                 if first_error.is_none() {
@@ -296,14 +344,14 @@ pub(crate) fn fetch(
             })
         }
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-            let (temp, path, _head) =
-                clone_into_temp(env, source, &env.locations.marketplaces_dir(), reporter)?;
-            let manifest = read_manifest_file(&path.join(MARKETPLACE_MANIFEST_PATH), reporter)?;
+            let clone = clone_into_temp(env, source, &env.locations.marketplaces_dir(), reporter)?;
+            let manifest =
+                read_manifest_file(&clone.path.join(MARKETPLACE_MANIFEST_PATH), reporter)?;
             let install_location = env.locations.marketplaces_dir().join(&manifest.name);
             Ok(Fetched {
                 manifest,
                 install_location,
-                pending: Some(Pending::Clone { _temp: temp, path }),
+                pending: Some(Pending::Clone(clone)),
             })
         }
     }
@@ -324,14 +372,14 @@ impl Fetched {
                 write_atomic(&self.install_location, &contents)?;
                 Ok(())
             }
-            Some(Pending::Clone { _temp, path }) => {
+            Some(Pending::Clone(clone)) => {
                 let target = &self.install_location;
                 if fs_err::symlink_metadata(target).is_ok() {
                     // Move the old one aside inside the same temp dir, so it is removed on drop.
-                    let old = _temp.path().join("old");
+                    let old = clone.temp.path().join("old");
                     fs_err::rename(target, &old)?;
                 }
-                fs_err::rename(&path, target)?;
+                fs_err::rename(&clone.path, target)?;
                 Ok(())
             }
         }
@@ -373,9 +421,12 @@ pub fn add(
     let fetched = fetch(env, &source, reporter)?;
     let name = fetched.manifest.name.clone();
     validate_marketplace_name(&name, source.is_anthropics_github()).map_err(|e| Error::Name {
-        path: manifest_location(&source, &fetched),
+        location: manifest_location(&source),
         source: e,
     })?;
+    // The declaration, tried on a copy first: a settings file pm cannot edit is refused before
+    // anything is moved into place or recorded.
+    SettingsFile::open(&env.locations, scope)?.declare_marketplace(&name, &source.to_value())?;
 
     let _lock = env.lock(reporter)?;
     let mut known = store::load_known(&env.locations)?;
@@ -425,11 +476,20 @@ pub fn add(
     })
 }
 
-fn manifest_location(source: &MarketplaceSource, fetched: &Fetched) -> PathBuf {
+/// Where a fetched marketplace's name was read, for messages. Never the install location
+/// derived from the (refused) name: for a clone that would be a path like
+/// `marketplaces/../../../.ssh`.
+fn manifest_location(source: &MarketplaceSource) -> String {
     match source {
-        MarketplaceSource::File { path } => PathBuf::from(path),
-        MarketplaceSource::Url { url } => PathBuf::from(url),
-        _ => fetched.install_location.join(MARKETPLACE_MANIFEST_PATH),
+        MarketplaceSource::File { path } => format!("`{path}`"),
+        MarketplaceSource::Url { url } => format!("`{url}`"),
+        MarketplaceSource::Directory { path } => format!(
+            "`{}`",
+            Path::new(path).join(MARKETPLACE_MANIFEST_PATH).display()
+        ),
+        MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
+            format!("`{MARKETPLACE_MANIFEST_PATH}` of {source}")
+        }
     }
 }
 

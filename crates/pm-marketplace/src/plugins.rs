@@ -49,7 +49,15 @@ pub fn resolve(
                 name: plugin.name.clone(),
                 marketplace: marketplace.clone(),
             };
-            let entry = known.marketplaces.get(marketplace).ok_or_else(not_found)?;
+            let entry =
+                known
+                    .marketplaces
+                    .get(marketplace)
+                    .ok_or_else(|| Error::MarketplaceUnknown {
+                        name: plugin.name.clone(),
+                        marketplace: marketplace.clone(),
+                        available: known.marketplaces.iter().map(|(n, _)| n.clone()).collect(),
+                    })?;
             let manifest = marketplaces::load_manifest(entry, reporter)?;
             let plugin_entry = manifest.find(&plugin.name).ok_or_else(not_found)?;
             Ok(Candidate {
@@ -167,7 +175,8 @@ fn place_in_cache(
         }
         return Ok((install_path, CopyReport::default()));
     }
-    fs_err::create_dir_all(&plugin_cache)?;
+    // Declared before `staging`, so dropped after it: a failed copy leaves no empty directory.
+    let _created = marketplaces::CreatedDirs::create(&plugin_cache)?;
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
         .tempdir_in(&plugin_cache)?;
@@ -261,15 +270,15 @@ fn materialize(
                 .cache_dir()
                 .join(&id.marketplace)
                 .join(&id.name);
-            let (_temp, clone, head) =
-                marketplaces::clone_into_temp(env, &source, &plugin_cache, reporter)?;
-            let manifest = read_plugin_manifest(&clone)?;
+            let cloned = marketplaces::clone_into_temp(env, &source, &plugin_cache, reporter)?;
+            let (clone, head) = (&cloned.path, cloned.head.clone());
+            let manifest = read_plugin_manifest(clone)?;
             let version = resolve_version(
                 manifest.as_ref().and_then(|m| m.version.as_deref()),
                 candidate.entry.version.as_deref(),
                 Some(&head),
             );
-            let (install_path, copy) = place_in_cache(env, id, &clone, &clone, &version)?;
+            let (install_path, copy) = place_in_cache(env, id, clone, clone, &version)?;
             Ok(Materialized {
                 version,
                 install_path,
@@ -333,21 +342,19 @@ pub fn install(
         });
     }
 
+    // The settings edits, tried on a copy first: a file pm cannot edit (`enabledPlugins` that
+    // is not an object, …) is refused before anything is copied into the cache.
+    enable_in_settings(
+        &mut SettingsFile::open(&env.locations, scope)?,
+        &candidate,
+        scope,
+    )?;
+
     let materialized = materialize(env, &candidate, reporter)?;
 
     let _lock = env.lock(reporter)?;
     let mut settings = SettingsFile::open(&env.locations, scope)?;
-    settings.set_enabled(&id_text, true)?;
-    if scope == Scope::Project
-        && settings
-            .declared_source(&candidate.id.marketplace)
-            .is_none()
-    {
-        settings.declare_marketplace(
-            &candidate.id.marketplace,
-            &candidate.marketplace.source.to_value(),
-        )?;
-    }
+    enable_in_settings(&mut settings, &candidate, scope)?;
     let mut installed = store::load_installed(&env.locations)?;
     let now = iso8601(SystemTime::now());
     let install_path = materialized.install_path.to_string_lossy().into_owned();
@@ -379,6 +386,27 @@ pub fn install(
         loads_in_place_from: materialized.in_place,
         copy: materialized.copy,
     })
+}
+
+/// Sets `enabledPlugins.<id> = true`; a project-scope install also declares the marketplace
+/// in the project's `extraKnownMarketplaces` when it is not declared there (DEVIATIONS 9).
+fn enable_in_settings(
+    settings: &mut SettingsFile,
+    candidate: &Candidate,
+    scope: Scope,
+) -> Result<()> {
+    settings.set_enabled(&candidate.id.to_string(), true)?;
+    if scope == Scope::Project
+        && settings
+            .declared_source(&candidate.id.marketplace)
+            .is_none()
+    {
+        settings.declare_marketplace(
+            &candidate.id.marketplace,
+            &candidate.marketplace.source.to_value(),
+        )?;
+    }
+    Ok(())
 }
 
 /// The version an install would record now, when it can be known without fetching.

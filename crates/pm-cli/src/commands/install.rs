@@ -1,6 +1,6 @@
 //! `pm install <plugin> [-s S] [--marketplace SOURCE]`.
 
-use super::{editable_scope, failure, scope_failure};
+use super::{editable_scope, failure_with_code, scope_failure};
 use crate::cli::InstallArgs;
 use crate::output::{CliReporter, Printer, object};
 use pm_core::id::PluginRef;
@@ -42,7 +42,7 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
                 ));
                 plugin.marketplace = Some(outcome.name);
             }
-            Err(error) => return failure(printer, command, base(scope), &error),
+            Err(error) => return install_failure(printer, base(scope), &error),
         }
     }
     match plugins::install(env, &plugin, scope, &reporter) {
@@ -94,6 +94,20 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
             printer.status(&message);
             ExitCode::SUCCESS
         }
-        Err(error) => failure(printer, command, base(scope), &error),
+        Err(error) => install_failure(printer, base(scope), &error),
     }
+}
+
+/// Reports a failed install. A settings file that cannot be edited is the reference's
+/// `settings_write_failed` for install (`error_validation` elsewhere).
+fn install_failure(
+    printer: Printer,
+    fields: Vec<(&str, serde_json::Value)>,
+    error: &pm_marketplace::Error,
+) -> ExitCode {
+    let code = match error {
+        pm_marketplace::Error::SettingsInvalid { .. } => "settings_write_failed",
+        other => other.failure_code(),
+    };
+    failure_with_code(printer, "install", fields, error, code)
 }

@@ -216,7 +216,17 @@ pub fn update(env: &Environment, printer: Printer, args: MarketplaceUpdateArgs) 
         printer.status("No marketplaces to update");
         return ExitCode::SUCCESS;
     }
+    // Without a name, `--json` still prints one line: a summary with one element per
+    // marketplace (DEVIATIONS 16); per-marketplace errors go to stderr as usual.
+    let all = args.name.is_none();
+    let item_printer = Printer {
+        json: printer.json && !all,
+        ..printer
+    };
     let mut failed = 0;
+    let mut first_failure_code = None;
+    let mut results = Vec::new();
+    let mut messages = Vec::new();
     for name in &names {
         match marketplaces::update(env, name, &reporter) {
             Ok(outcome) => {
@@ -227,29 +237,54 @@ pub fn update(env: &Environment, printer: Printer, args: MarketplaceUpdateArgs) 
                         format!("Marketplace `{name}` is local and valid")
                     }
                 };
-                if printer.json {
-                    printer.json_line(&object(vec![
-                        ("command", command.into()),
-                        ("outcome", "ok".into()),
-                        ("marketplace", name.clone().into()),
-                        ("message", message.clone().into()),
-                        ("updated", (outcome == UpdateOutcome::Updated).into()),
-                    ]));
+                let result = object(vec![
+                    ("command", command.into()),
+                    ("outcome", "ok".into()),
+                    ("marketplace", name.clone().into()),
+                    ("message", message.clone().into()),
+                    ("updated", (outcome == UpdateOutcome::Updated).into()),
+                ]);
+                if item_printer.json {
+                    printer.json_line(&result);
                 }
+                results.push(result);
                 printer.status(&message);
+                messages.push(message);
             }
             Err(error) => {
                 failed += 1;
-                failure_marketplace_first(printer, command, name, &error);
+                first_failure_code.get_or_insert(error.failure_code());
+                let message = super::error_message(&error);
+                results.push(object(vec![
+                    ("command", command.into()),
+                    ("marketplace", name.clone().into()),
+                    ("outcome", "failed".into()),
+                    ("message", message.clone().into()),
+                    ("failureCode", error.failure_code().into()),
+                ]));
+                messages.push(message);
+                failure_marketplace_first(item_printer, command, name, &error);
             }
         }
     }
-    if args.name.is_none() && names.len() > 1 && !printer.json {
+    if all && names.len() > 1 && !printer.json {
         printer.status(&format!(
             "{} of {} marketplaces updated",
             names.len() - failed,
             names.len()
         ));
+    }
+    if all && printer.json {
+        printer.json_line(&object(vec![
+            ("command", command.into()),
+            ("outcome", if failed > 0 { "failed" } else { "ok" }.into()),
+            ("message", messages.join("\n").into()),
+            ("marketplaces", results.into()),
+            (
+                "failureCode",
+                first_failure_code.map(Value::from).unwrap_or(Value::Null),
+            ),
+        ]));
     }
     if failed > 0 {
         ExitCode::from(1)

@@ -123,6 +123,18 @@ fn failure(
     fields: Vec<(&str, Value)>,
     error: &pm_marketplace::Error,
 ) -> ExitCode {
+    failure_with_code(printer, command, fields, error, error.failure_code())
+}
+
+/// [`failure`] with the `failureCode` chosen by the command (the reference's code for the same
+/// error differs between commands, e.g. a malformed settings file).
+fn failure_with_code(
+    printer: Printer,
+    command: &str,
+    fields: Vec<(&str, Value)>,
+    error: &pm_marketplace::Error,
+    failure_code: &str,
+) -> ExitCode {
     let message = error_message(error);
     if printer.json {
         let mut pairs = vec![
@@ -131,7 +143,7 @@ fn failure(
         ];
         pairs.extend(fields);
         pairs.push(("message", message.clone().into()));
-        pairs.push(("failureCode", error.failure_code().into()));
+        pairs.push(("failureCode", failure_code.into()));
         if let pm_marketplace::Error::NotInstalledAtScope { installed, .. } = error {
             if let [only] = installed.as_slice() {
                 pairs.push(("installedScope", only.as_str().into()));
