@@ -99,11 +99,11 @@ impl CliReporter {
 
 impl Reporter for CliReporter {
     fn status(&self, message: &str) {
-        if let Ok(guard) = self.bar.lock() {
-            if let Some(bar) = guard.as_ref() {
-                bar.suspend(|| self.printer.status(message));
-                return;
-            }
+        if let Ok(guard) = self.bar.lock()
+            && let Some(bar) = guard.as_ref()
+        {
+            bar.suspend(|| self.printer.status(message));
+            return;
         }
         self.printer.status(message);
     }
@@ -137,10 +137,10 @@ impl Reporter for CliReporter {
     }
 
     fn fetch_finished(&self) {
-        if let Ok(mut guard) = self.bar.lock() {
-            if let Some(bar) = guard.take() {
-                bar.finish_and_clear();
-            }
+        if let Ok(mut guard) = self.bar.lock()
+            && let Some(bar) = guard.take()
+        {
+            bar.finish_and_clear();
         }
     }
 }

@@ -431,18 +431,19 @@ pub fn add(
     let _lock = env.lock(reporter)?;
     let mut known = store::load_known(&env.locations)?;
     let previous = known.marketplaces.get(&name).cloned();
-    if let Some(previous) = &previous {
-        if !source.is_local() && previous.source.location() != source.location() {
-            // A remote re-point is refused while user or managed settings declare the old source.
-            let user = SettingsFile::open(&env.locations, Scope::User)?;
-            if let Some(declared) = user.declared_source(&name) {
-                if declared != source.to_value() {
-                    return Err(Error::Declared {
-                        name,
-                        settings: user.path().to_path_buf(),
-                    });
-                }
-            }
+    if let Some(previous) = &previous
+        && !source.is_local()
+        && previous.source.location() != source.location()
+    {
+        // A remote re-point is refused while user or managed settings declare the old source.
+        let user = SettingsFile::open(&env.locations, Scope::User)?;
+        if let Some(declared) = user.declared_source(&name)
+            && declared != source.to_value()
+        {
+            return Err(Error::Declared {
+                name,
+                settings: user.path().to_path_buf(),
+            });
         }
     }
     let install_location = fetched.install_location.to_string_lossy().into_owned();
@@ -689,23 +690,21 @@ pub fn remove(
             saved.push(file.path().to_path_buf());
         }
     }
-    if let Some(entry) = entry {
-        if matches!(
+    if let Some(entry) = entry
+        && matches!(
             entry.source,
             MarketplaceSource::Github { .. }
                 | MarketplaceSource::Git { .. }
                 | MarketplaceSource::Url { .. }
-        ) {
-            let location = PathBuf::from(&entry.install_location);
-            let marketplaces = env.locations.marketplaces_dir();
-            if location.starts_with(&marketplaces) && fs_err::symlink_metadata(&location).is_ok() {
-                crate::copy::remove_tree(&location, &marketplaces).map_err(|source| {
-                    Error::Copy {
-                        id: name.to_string(),
-                        source,
-                    }
-                })?;
-            }
+        )
+    {
+        let location = PathBuf::from(&entry.install_location);
+        let marketplaces = env.locations.marketplaces_dir();
+        if location.starts_with(&marketplaces) && fs_err::symlink_metadata(&location).is_ok() {
+            crate::copy::remove_tree(&location, &marketplaces).map_err(|source| Error::Copy {
+                id: name.to_string(),
+                source,
+            })?;
         }
     }
     for path in orphan_candidates {

@@ -529,10 +529,10 @@ pub fn uninstall(
     settings.remove_enabled(&id_text)?;
 
     let mut removed = None;
-    if let Some(list) = installed.plugins.get_mut(&id_text) {
-        if let Some(index) = list.iter().position(|r| r.matches(scope, &project_path)) {
-            removed = Some(list.remove(index));
-        }
+    if let Some(list) = installed.plugins.get_mut(&id_text)
+        && let Some(index) = list.iter().position(|r| r.matches(scope, &project_path))
+    {
+        removed = Some(list.remove(index));
     }
     let remaining = installed.records(&id_text).len();
     if remaining == 0 {
@@ -630,28 +630,25 @@ pub fn list(env: &Environment, reporter: &dyn Reporter) -> Result<Vec<ListedPlug
         let parsed = PluginId::parse_key(id);
         let mut read_from_folder = None;
         let mut folder_version = None;
-        if let Some(parsed) = &parsed {
-            if let Some(entry) = known.marketplaces.get(&parsed.marketplace) {
-                if matches!(entry.source, MarketplaceSource::Directory { .. }) {
-                    let manifest = manifests
-                        .entry(parsed.marketplace.clone())
-                        .or_insert_with(|| marketplaces::load_manifest(entry, reporter).ok());
-                    if let Some(PluginSource::Relative(source)) = manifest
-                        .as_ref()
-                        .and_then(|m| m.find(&parsed.name))
-                        .map(|e| &e.source)
-                    {
-                        if let Ok(dir) =
-                            relative_source_dir(parsed, Path::new(&entry.install_location), source)
-                        {
-                            folder_version = read_plugin_manifest(&dir)
-                                .ok()
-                                .flatten()
-                                .and_then(|m| m.version);
-                            read_from_folder = Some(dir);
-                        }
-                    }
-                }
+        if let Some(parsed) = &parsed
+            && let Some(entry) = known.marketplaces.get(&parsed.marketplace)
+            && matches!(entry.source, MarketplaceSource::Directory { .. })
+        {
+            let manifest = manifests
+                .entry(parsed.marketplace.clone())
+                .or_insert_with(|| marketplaces::load_manifest(entry, reporter).ok());
+            if let Some(PluginSource::Relative(source)) = manifest
+                .as_ref()
+                .and_then(|m| m.find(&parsed.name))
+                .map(|e| &e.source)
+                && let Ok(dir) =
+                    relative_source_dir(parsed, Path::new(&entry.install_location), source)
+            {
+                folder_version = read_plugin_manifest(&dir)
+                    .ok()
+                    .flatten()
+                    .and_then(|m| m.version);
+                read_from_folder = Some(dir);
             }
         }
         rows.push(ListedPlugin {

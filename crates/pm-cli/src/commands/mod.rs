@@ -144,10 +144,10 @@ fn failure_with_code(
         pairs.extend(fields);
         pairs.push(("message", message.clone().into()));
         pairs.push(("failureCode", failure_code.into()));
-        if let pm_marketplace::Error::NotInstalledAtScope { installed, .. } = error {
-            if let [only] = installed.as_slice() {
-                pairs.push(("installedScope", only.as_str().into()));
-            }
+        if let pm_marketplace::Error::NotInstalledAtScope { installed, .. } = error
+            && let [only] = installed.as_slice()
+        {
+            pairs.push(("installedScope", only.as_str().into()));
         }
         printer.json_line(&object(pairs));
     }
