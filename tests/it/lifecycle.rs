@@ -1478,3 +1478,52 @@ fn claude_config_dir_relocates_everything() {
     assert_eq!(ctx.ok(&["list", "--json"]).stdout, "[]\n");
     assert!(!ctx.config.exists());
 }
+
+#[test]
+fn marketplace_update_of_a_deleted_repository_says_so() {
+    let ctx = TestContext::new();
+    let src = ctx.simple_marketplace("gone-src", "gone");
+    ctx.publish(&src, "acme/gone");
+    ctx.github_over_files();
+    ctx.ok(&["marketplace", "add", "acme/gone"]);
+    fs_err::remove_dir_all(ctx.gh.join("acme/gone.git")).expect("delete the upstream repository");
+    let out = ctx.fails(&["marketplace", "update", "gone", "--json"], 1);
+    let line = out.json();
+    assert_eq!(line["failureCode"], "error_unknown", "{out}");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("acme/gone"),
+        "{out}"
+    );
+    assert!(
+        ctx.marketplaces()
+            .join("gone/.claude-plugin/marketplace.json")
+            .is_file(),
+        "the old clone stays"
+    );
+}
+
+#[test]
+fn relative_plugin_in_a_url_marketplace_is_refused_as_the_reference_does() {
+    let mut ctx = TestContext::new();
+    let www = ctx.root.join("www-rel");
+    let manifest = json!({"name": "urlrel", "owner": {"name": "T"}, "plugins": [{"name": "p", "source": "./plugins/p"}]});
+    write_file(&www.join("m.json"), &manifest.to_string());
+    let base = ctx.serve_files(&www);
+    ctx.ok(&["marketplace", "add", &format!("{base}m.json")]);
+    let out = ctx.fails(&["install", "p@urlrel", "--json"], 1);
+    assert_eq!(out.json()["failureCode"], "error_network", "{out}");
+    out.stderr_has(&["p@urlrel", "relative"]);
+}
+
+#[test]
+fn marketplace_remove_creates_no_settings_files() {
+    let ctx = TestContext::new();
+    let dm = ctx.simple_marketplace("nsrc", "nm");
+    ctx.ok(&["marketplace", "add", &s(&dm)]);
+    ctx.ok(&["marketplace", "remove", "nm"]);
+    assert!(!ctx.project.join(".claude/settings.json").exists());
+    assert!(!ctx.project.join(".claude/settings.local.json").exists());
+}

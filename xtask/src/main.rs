@@ -2,8 +2,17 @@
 //!
 //! - `demo`: build pm and run its main job on the bundled example marketplace in a throwaway
 //!   config directory.
+//! - `bench`: measure pm (release) against the targets, and the reference side by side
+//!   (docs/benchmarks.md).
+//! - `interop`: the cross-read with the reference in one throwaway HOME (docs/interop.md).
+//! - `scenarios [NAME…]`: run the shared lifecycle scenarios against pm and compare the state
+//!   files with the reference transcripts (docs/interop.md).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod interop;
+mod scenarios;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -13,8 +22,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("interop") => interop::run(&args[1..]),
+        Some("scenarios") => scenarios::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo>");
+            eprintln!("usage: cargo xtask <demo|bench|interop|scenarios> [--help]");
             std::process::exit(2);
         }
     }

@@ -101,6 +101,11 @@ pub enum Error {
         "Cannot install `{id}`: its source `{source_path}` does not stay inside the marketplace directory"
     )]
     SourceEscapes { id: String, source_path: String },
+    /// A relative source in a marketplace downloaded from a URL, which has no directory.
+    #[error(
+        "Cannot install `{id}`: its source `{source_path}` is relative, but its marketplace is a downloaded file with no directory"
+    )]
+    RelativeSourceInUrlMarketplace { id: String, source_path: String },
     /// A relative source whose directory is missing.
     #[error("Source path does not exist: `{}`", .0.display())]
     SourcePathMissing(PathBuf),
@@ -202,6 +207,8 @@ impl Error {
             | Error::SourceEscapes { .. }
             | Error::PluginManifestInvalid { .. } => "error_validation",
             Error::SourcePathMissing(_) => "error_not_found",
+            // The reference's code for this case (reference-lifecycle.md §5.4).
+            Error::RelativeSourceInUrlMarketplace { .. } => "error_network",
             Error::SourceNotSupported { .. } => "error_unknown",
             Error::Copy {
                 source: crate::copy::CopyError::PluginRootEscapes { .. },

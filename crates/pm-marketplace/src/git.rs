@@ -273,9 +273,78 @@ pub fn remote_head(
 /// `None` when `path` is not inside a git repository, or its HEAD has no commit yet.
 #[must_use]
 pub fn head_commit(path: &Path) -> Option<String> {
+    // Fast path: read HEAD and the ref it names from the files, without opening the
+    // repository through libgit2 (whose first use loads the system's TLS certificates:
+    // most of an install's time on a directory marketplace). Anything unusual falls back.
+    let git_dir = path.ancestors().find_map(|dir| {
+        git_dir_of(dir).or_else(|| {
+            (dir.join("HEAD").is_file() && dir.join("objects").is_dir()).then(|| dir.to_path_buf())
+        })
+    })?;
+    if let Some(sha) = read_head_from_files(&git_dir) {
+        return Some(sha);
+    }
     let repository = Repository::discover(path).ok()?;
     let commit = repository.head().ok()?.peel_to_commit().ok()?;
     Some(commit.id().to_string())
+}
+
+/// The git directory of a work tree at `dir`: `dir/.git` when it is a directory, or the
+/// `gitdir:` named by a `.git` file (worktrees, submodules).
+fn git_dir_of(dir: &Path) -> Option<std::path::PathBuf> {
+    let dot_git = dir.join(".git");
+    let metadata = std::fs::metadata(&dot_git).ok()?;
+    if metadata.is_dir() {
+        return Some(dot_git);
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let target = text.trim().strip_prefix("gitdir:")?.trim();
+    let target = Path::new(target);
+    Some(if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        dir.join(target)
+    })
+}
+
+fn is_full_sha(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// HEAD's commit read from `HEAD`, the loose ref it names, or `packed-refs`; `None` when any
+/// step is unusual (then libgit2 decides).
+fn read_head_from_files(git_dir: &Path) -> Option<String> {
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    if is_full_sha(head) {
+        return Some(head.to_ascii_lowercase());
+    }
+    let reference = head.strip_prefix("ref:")?.trim();
+    if !reference.starts_with("refs/") || reference.contains("..") {
+        return None;
+    }
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(text) => {
+            let common = Path::new(text.trim());
+            if common.is_absolute() {
+                common.to_path_buf()
+            } else {
+                git_dir.join(common)
+            }
+        }
+        Err(_) => git_dir.to_path_buf(),
+    };
+    for base in [git_dir, common.as_path()] {
+        if let Ok(text) = std::fs::read_to_string(base.join(reference)) {
+            let text = text.trim();
+            return is_full_sha(text).then(|| text.to_ascii_lowercase());
+        }
+    }
+    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (sha, name) = line.split_once(' ')?;
+        (name.trim() == reference && is_full_sha(sha)).then(|| sha.to_ascii_lowercase())
+    })
 }
 
 /// The URL git would actually contact for `url`, after applying `url.<base>.insteadOf` from
@@ -1669,6 +1738,27 @@ mod tests {
         assert_eq!(head_commit(outside.path()), None);
         git(outside.path(), &["init", "-q"]).unwrap();
         assert_eq!(head_commit(outside.path()), None, "no commit yet");
+    }
+
+    #[test]
+    fn head_commit_reads_packed_refs_and_detached_heads_from_files() {
+        let fixture = Fixture::new();
+        isolate_libgit2();
+        git(&fixture.work, &["pack-refs", "--all"]).unwrap();
+        let git_dir = fixture.work.join(".git");
+        assert_eq!(
+            read_head_from_files(&git_dir).as_deref(),
+            Some(fixture.main.as_str())
+        );
+        git(&fixture.work, &["checkout", "-q", "--detach"]).unwrap();
+        assert_eq!(
+            read_head_from_files(&git_dir).as_deref(),
+            Some(fixture.main.as_str())
+        );
+        assert_eq!(
+            head_commit(&fixture.work).as_deref(),
+            Some(fixture.main.as_str())
+        );
     }
 
     #[test]

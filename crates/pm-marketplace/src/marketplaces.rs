@@ -525,20 +525,28 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
         }
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
             let local_head = git::head_commit(Path::new(&entry.install_location));
-            let remote = clone_urls(&entry.source)
-                .into_iter()
-                .map(|url| {
-                    git::remote_head(&url, entry.source.reference(), &env.git)
-                        .map_err(|e| Error::Git { url, source: e })
-                })
-                .reduce(|first, next| {
-                    first.or(next.map_err(|_| Error::NotInstalled(String::new())))
-                });
-            let remote_head = match remote {
-                Some(Ok(head)) => Some(head),
-                Some(Err(error)) => return Err(error),
-                None => None,
-            };
+            // Ask each URL in turn (HTTPS, then SSH for GitHub); the first error is the one reported.
+            let mut remote_head = None;
+            let mut first_error = None;
+            for url in clone_urls(&entry.source) {
+                match git::remote_head(&url, entry.source.reference(), &env.git) {
+                    Ok(head) => {
+                        remote_head = Some(head);
+                        break;
+                    }
+                    Err(source) => {
+                        if first_error.is_none() {
+                            let url = pm_core::source::redact_credentials(&url).unwrap_or(url);
+                            first_error = Some(Error::Git { url, source });
+                        }
+                    }
+                }
+            }
+            if remote_head.is_none()
+                && let Some(error) = first_error
+            {
+                return Err(error);
+            }
             if local_head.is_some()
                 && local_head == remote_head
                 && Path::new(&entry.install_location).is_dir()

@@ -209,7 +209,7 @@ fn materialize(
     match &candidate.entry.source {
         PluginSource::Relative(source) => {
             if matches!(candidate.marketplace.source, MarketplaceSource::Url { .. }) {
-                return Err(Error::SourceEscapes {
+                return Err(Error::RelativeSourceInUrlMarketplace {
                     id: id.to_string(),
                     source_path: source.clone(),
                 });

@@ -222,8 +222,17 @@ impl SettingsFile {
     }
 
     /// Whether the document differs from the file on disk.
+    /// A missing file counts as changed only once something was added to it, so that an
+    /// edit that removes nothing never creates a file.
     pub fn is_changed(&self) -> bool {
-        self.original.as_deref() != Some(self.document.text())
+        match self.original.as_deref() {
+            Some(original) => original != self.document.text(),
+            None => self
+                .document
+                .value()
+                .as_object()
+                .is_some_and(|members| !members.is_empty()),
+        }
     }
 
     /// Writes the file atomically if anything changed.

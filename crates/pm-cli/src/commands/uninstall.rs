@@ -35,10 +35,17 @@ pub fn run(env: &Environment, printer: Printer, args: UninstallArgs) -> ExitCode
             ExitCode::SUCCESS
         }
         Err(error) => {
-            let mut fields = vec![("plugin", args.plugin.clone().into())];
-            if let Some(scope) = scope {
-                fields.push(("scope", scope.as_str().into()));
-            }
+            // The reference always carries `scope` (its default is user); without --scope pm
+            // reports the scope it looked at, or user when it never chose one.
+            let reported = match (&scope, &error) {
+                (Some(scope), _) => *scope,
+                (None, pm_marketplace::Error::NotInstalledAtScope { scope, .. }) => *scope,
+                (None, _) => pm_core::scope::Scope::User,
+            };
+            let fields = vec![
+                ("plugin", args.plugin.clone().into()),
+                ("scope", reported.as_str().into()),
+            ];
             failure(printer, command, fields, &error)
         }
     }
