@@ -263,7 +263,15 @@ fn materialize(
                 },
             };
             if sha.is_some() {
-                reporter.warn(&format!("`{id}` pins a commit (`sha`); pm installs the branch head until sha pins are supported"));
+                // Installing the branch head instead of the pinned commit would record content
+                // the marketplace did not ask for: refuse until sha pins are supported.
+                return Err(Error::SourceNotSupported {
+                    id: id.to_string(),
+                    kind: format!(
+                        "{} pinned to a commit (`sha`)",
+                        candidate.entry.source.kind()
+                    ),
+                });
             }
             let plugin_cache = env
                 .locations
