@@ -3,6 +3,11 @@
 //! or the real `~/.claude`.
 
 mod bad_input;
+mod concurrency;
 mod corpus;
+mod declared;
 mod lifecycle;
+mod managed;
+mod settings_fidelity;
 mod support;
+mod toggle;

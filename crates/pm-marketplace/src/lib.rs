@@ -14,6 +14,8 @@ pub mod marketplaces;
 pub mod plugins;
 pub mod reporter;
 pub mod store;
+pub mod toggle;
+pub mod why;
 
 pub use environment::Environment;
 pub use error::{Error, Result};
