@@ -27,10 +27,6 @@ use std::process::{Command, Stdio};
 /// Scenarios that are not run against pm, and why.
 const SKIPPED: &[(&str, &str)] = &[
     (
-        "06",
-        "starts a Claude session in the reference run (reference-only, see spec README)",
-    ),
-    (
         "17",
         "wall-clock timings only, nothing to compare (see `cargo xtask bench`)",
     ),
@@ -111,22 +107,6 @@ const KNOWN: &[Known] = &[
         scenario: "*",
         section: "",
         cascade: false,
-        detail: "reference command=\"enable\"",
-        why: Why::NotImplemented("enable", 3),
-        reason: "`enable` is not implemented",
-    },
-    Known {
-        scenario: "*",
-        section: "",
-        cascade: false,
-        detail: "reference command=\"disable\"",
-        why: Why::NotImplemented("disable", 3),
-        reason: "`disable` is not implemented",
-    },
-    Known {
-        scenario: "*",
-        section: "",
-        cascade: false,
         detail: "reference command=\"update\"",
         why: Why::NotImplemented("update", 4),
         reason: "`update` is not implemented",
@@ -165,14 +145,6 @@ const KNOWN: &[Known] = &[
     },
     // ---- state left different by a command pm does not implement yet
     Known {
-        scenario: "08",
-        section: "== disable p1",
-        cascade: false,
-        detail: "enabledPlugins.p1@mk1",
-        why: Why::NotImplemented("disable", 3),
-        reason: "`disable p1@mk1` did not write `false`",
-    },
-    Known {
         scenario: "16",
         section: "== plugin update (marketplace not refreshed yet)",
         cascade: true,
@@ -189,6 +161,40 @@ const KNOWN: &[Known] = &[
         why: Why::Deviation(16),
         reason: "an unknown or managed --scope is a failure with a --json line (failureCode \
                  invalid_scope, rc 1) in pm; the reference prints only a human error (rc 1)",
+    },
+    Known {
+        scenario: "06",
+        section: "== enable unknown",
+        cascade: false,
+        detail: "failureCode=\"not_found\"",
+        why: Why::Deviation(6),
+        reason: "enable/disable of an id that is not installed, not listed by a known marketplace \
+                 and in no settings file fails (not_found); the reference writes it",
+    },
+    Known {
+        scenario: "06",
+        section: "== disable --all",
+        cascade: false,
+        detail: "enabledPlugins.nope@mk1",
+        why: Why::Deviation(6),
+        reason: "`nope@mk1` was never written (not_found above), so `disable --all` has nothing \
+                 to disable for it",
+    },
+    Known {
+        scenario: "06",
+        section: "== disable --all",
+        cascade: false,
+        detail: "@builtin",
+        why: Why::Deviation(18),
+        reason: "`disable --all` does not write Claude Code's internal `@builtin` plugins",
+    },
+    Known {
+        scenario: "06",
+        section: "",
+        cascade: false,
+        detail: "<HOME>/proj/.claude/settings.json .extraKnownMarketplaces",
+        why: Why::Deviation(9),
+        reason: "`install --scope project` also declared the marketplace in the project's settings",
     },
     Known {
         scenario: "05",

@@ -47,6 +47,10 @@ pub enum Command {
     /// List installed plugins
     #[command(alias = "ls")]
     List(ListArgs),
+    /// Enable a plugin in one settings file
+    Enable(EnableArgs),
+    /// Disable a plugin in one settings file, or every enabled plugin with --all
+    Disable(DisableArgs),
 }
 
 /// `pm marketplace …`.
@@ -126,4 +130,29 @@ pub struct ListArgs {
     /// Also list plugins the known marketplaces offer (with --json)
     #[arg(long)]
     pub available: bool,
+}
+
+/// `pm enable`.
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: String,
+    /// Settings file to write: user, project or local (default: the most specific scope that
+    /// has the plugin here, else user)
+    #[arg(short, long)]
+    pub scope: Option<String>,
+}
+
+/// `pm disable`.
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: Option<String>,
+    /// Disable every enabled plugin, each in the scope that enables it
+    #[arg(short, long)]
+    pub all: bool,
+    /// Settings file to write: user, project or local (default: the most specific scope that
+    /// has the plugin here, else user; with --all, the plugins that this scope's file enables)
+    #[arg(short, long)]
+    pub scope: Option<String>,
 }

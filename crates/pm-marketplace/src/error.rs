@@ -147,6 +147,30 @@ pub enum Error {
     /// Any other I/O error (messages name the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// enable/disable of a plugin already in the wanted state: its effective state, or with an
+    /// explicit scope that scope's own value (reference-lifecycle.md §7). `decided_by`: the scope
+    /// that keeps the effective state the other way, when there is one.
+    #[error("Plugin `{id}` is already {}{}", if *.enabled { "enabled" } else { "disabled" }, .scope.map(|s| format!(" at {s} scope")).unwrap_or_default())]
+    AlreadyInGoalState {
+        id: String,
+        enabled: bool,
+        scope: Option<Scope>,
+        decided_by: Option<Scope>,
+    },
+    /// Managed settings force the plugin on (`enabled`, so disable is refused) or off (enable is
+    /// refused) (reference-advanced.md §7, DEVIATIONS 8).
+    #[error("{}", managed_override_message(.id, *.enabled))]
+    ManagedOverride { id: String, enabled: bool },
+}
+
+fn managed_override_message(id: &str, enabled: bool) -> String {
+    if enabled {
+        format!(
+            "Plugin `{id}` is managed by your organization: managed settings enable it, so it cannot be disabled. Contact your administrator to disable it"
+        )
+    } else {
+        format!("Plugin `{id}` is blocked by your organization's policy and cannot be enabled")
+    }
 }
 
 fn available_list(available: &[String]) -> String {
@@ -221,6 +245,8 @@ impl Error {
             }
             Error::Managed(_) => "managed_settings_override",
             Error::Lock(_) | Error::Io(_) => "error_unknown",
+            Error::AlreadyInGoalState { .. } => "already_in_goal_state",
+            Error::ManagedOverride { .. } => "managed_settings_override",
         }
     }
 
@@ -242,6 +268,10 @@ impl Error {
             Error::Git { source: crate::git::GitError::Authentication { .. }, .. } => {
                 Some("check your git credentials (credential helper, ssh-agent, or GITHUB_TOKEN)".into())
             }
+            Error::AlreadyInGoalState { id, enabled, decided_by: Some(decider), .. } if *decider != Scope::Managed => Some(format!(
+                "`{id}` is still {} by {decider} settings: pass `--scope {decider}` to change it there",
+                if *enabled { "disabled" } else { "enabled" }
+            )),
             _ => None,
         }
     }

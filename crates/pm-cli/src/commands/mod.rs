@@ -4,6 +4,7 @@
 mod install;
 mod list;
 mod marketplace;
+mod toggle;
 mod uninstall;
 
 use crate::cli::{Cli, Command, MarketplaceCommand};
@@ -35,6 +36,8 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Install(args) => install::run(&env, printer, args),
         Command::Uninstall(args) => uninstall::run(&env, printer, args),
         Command::List(args) => list::run(&env, printer, args),
+        Command::Enable(args) => toggle::enable(&env, printer, args),
+        Command::Disable(args) => toggle::disable(&env, printer, args),
     };
     Ok(code)
 }
