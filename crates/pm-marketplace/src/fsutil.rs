@@ -48,7 +48,64 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             format!("failed to replace `{}`: {}", path.display(), e.error),
         )
     })?;
+    // Temporary files of writes that were killed before their rename (`.settings.json.Ab12Cd.tmp`
+    // would otherwise stay in a project's `.claude/` forever, untracked in `git status`).
+    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+        remove_stale(parent, false, |entry| is_temp_name(entry, name));
+    }
     Ok(())
+}
+
+/// How old a leftover of a pm run (a temporary file of [`write_atomic`], a staging directory
+/// of an install) must be before another run removes it: a live run finishes a write or a
+/// copy in far less.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Whether `entry` is a temporary file of [`write_atomic`] for the file `name`:
+/// `.<name>.<6 alphanumerics>.tmp`.
+fn is_temp_name(entry: &str, name: &str) -> bool {
+    entry
+        .strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(name))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|random| {
+            random.len() == 6 && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// Removes the entries of `dir` that `is_leftover` accepts, are directories (`dirs`) or files
+/// (not following links), and were last modified more than [`STALE_AFTER`] ago: what a killed
+/// pm run left behind. Best effort: errors are ignored.
+pub fn remove_stale(dir: &Path, dirs: bool, is_leftover: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(&is_leftover) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        if meta.is_dir() != dirs {
+            continue;
+        }
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if !stale {
+            continue;
+        }
+        let _ = if dirs {
+            std::fs::remove_dir_all(entry.path())
+        } else {
+            std::fs::remove_file(entry.path())
+        };
+    }
 }
 
 /// Reads a file to a string; `Ok(None)` when it does not exist.
@@ -161,6 +218,38 @@ mod tests {
                 .expect("ls")
                 .count(),
             1
+        );
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("settings.json");
+        let old = std::time::SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
+        let make = |name: &str, stale: bool| {
+            let file = File::create(dir.path().join(name)).expect("create");
+            if stale {
+                file.set_modified(old).expect("set mtime");
+            }
+        };
+        make(".settings.json.Ab12Cd.tmp", true); // a killed write: removed
+        make(".settings.json.Xy34Zw.tmp", false); // a write in progress: kept
+        make(".other.json.Ab12Cd.tmp", true); // another file's: kept
+        make(".settings.json.tmp", true); // not pm's name: kept
+        write_atomic(&path, b"{}").expect("write");
+        let mut names: Vec<String> = fs_err::read_dir(dir.path())
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".other.json.Ab12Cd.tmp",
+                ".settings.json.Xy34Zw.tmp",
+                ".settings.json.tmp",
+                "settings.json"
+            ]
         );
     }
 

@@ -177,6 +177,8 @@ fn place_in_cache(
     }
     // Declared before `staging`, so dropped after it: a failed copy leaves no empty directory.
     let _created = marketplaces::CreatedDirs::create(&plugin_cache)?;
+    // Staging directories of killed installs.
+    crate::fsutil::remove_stale(&plugin_cache, true, |name| name.starts_with(".staging-"));
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
         .tempdir_in(&plugin_cache)?;
@@ -186,11 +188,25 @@ fn place_in_cache(
         source,
     })?;
     fs_err::write(staged.join(READY_MARKER), b"")?;
-    if fs_err::symlink_metadata(&install_path).is_ok() {
-        // An incomplete directory (killed copy, or one without a marker): replace it.
-        fs_err::rename(&install_path, staging.path().join("incomplete"))?;
+    // Renaming onto a directory that is not empty fails. Either another pm completed the same
+    // directory while this one copied: keep it (a record may already point at it; this copy goes
+    // with the staging directory). Or an incomplete one (killed copy, or one without a marker)
+    // is in the way: move it into the staging directory (unless another pm just did) and retry.
+    for attempt in 0..2 {
+        match fs_err::rename(&staged, &install_path) {
+            Ok(()) => break,
+            Err(_) if install_path.join(READY_MARKER).is_file() => break,
+            Err(_) if attempt == 0 && fs_err::symlink_metadata(&install_path).is_ok() => {
+                match fs_err::rename(&install_path, staging.path().join("incomplete")) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(error.into());
+                    }
+                    _ => {}
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
-    fs_err::rename(&staged, &install_path)?;
     Ok((install_path, report))
 }
 
@@ -383,8 +399,11 @@ pub fn install(
         Some(existing) => *existing = record,
         None => records.push(record),
     }
-    store::save_installed(&env.locations, &installed)?;
+    // Settings first: a run killed between the two writes leaves a state that running the
+    // same command again repairs (an enabled plugin without a record is installed again; a
+    // record whose entry is gone is uninstalled again).
     settings.save()?;
+    store::save_installed(&env.locations, &installed)?;
     Ok(InstallOutcome {
         id: candidate.id,
         scope,
@@ -546,8 +565,11 @@ pub fn uninstall(
     if remaining == 0 {
         installed.plugins.remove(&id_text);
     }
-    store::save_installed(&env.locations, &installed)?;
+    // Settings first: a run killed between the two writes leaves a state that running the
+    // same command again repairs (an enabled plugin without a record is installed again; a
+    // record whose entry is gone is uninstalled again).
     settings.save()?;
+    store::save_installed(&env.locations, &installed)?;
     if let Some(record) = removed {
         mark_orphaned_if_unused(env, &installed, &record.install_path)?;
     }
