@@ -197,6 +197,16 @@ const KNOWN: &[Known] = &[
         reason: "`install --scope project` also declared the marketplace in the project's settings",
     },
     Known {
+        scenario: "15",
+        section: "== install p1@mk1 -s project",
+        cascade: true,
+        detail: "",
+        why: Why::Deviation(9),
+        reason: "a marketplace declared in the project's settings but not added on this machine is \
+                 added from its declared source on first use: both installs succeed and \
+                 known_marketplaces.json lists mk1 and gmk (the reference fails with not_found)",
+    },
+    Known {
         scenario: "05",
         section: "",
         cascade: false,

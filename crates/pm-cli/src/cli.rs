@@ -51,6 +51,9 @@ pub enum Command {
     Enable(EnableArgs),
     /// Disable a plugin in one settings file, or every enabled plugin with --all
     Disable(DisableArgs),
+    /// Explain why a plugin is enabled or disabled here: each settings file's entry, the scope
+    /// that decides, and every install record
+    Why(WhyArgs),
 }
 
 /// `pm marketplace …`.
@@ -155,4 +158,11 @@ pub struct DisableArgs {
     /// has the plugin here, else user; with --all, the plugins that this scope's file enables)
     #[arg(short, long)]
     pub scope: Option<String>,
+}
+
+/// `pm why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: String,
 }

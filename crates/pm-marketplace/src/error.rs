@@ -161,6 +161,46 @@ pub enum Error {
     /// refused) (reference-advanced.md §7, DEVIATIONS 8).
     #[error("{}", managed_override_message(.id, *.enabled))]
     ManagedOverride { id: String, enabled: bool },
+    /// Managed settings do not allow this marketplace source: `strictKnownMarketplaces` lists
+    /// other sources (`allowed`, labels; empty: none at all), or `blockedMarketplaces` names it
+    /// (`allowed` is `None`) (reference-advanced.md §7, DEVIATIONS 8).
+    #[error("{}", blocked_message(.label, .host.as_deref(), .allowed.as_deref()))]
+    SourceBlocked {
+        label: String,
+        host: Option<String>,
+        allowed: Option<Vec<String>>,
+    },
+    /// uninstall of a plugin that managed settings enable (`true`): the organization manages it
+    /// (DEVIATIONS 8).
+    #[error(
+        "Plugin `{0}` is managed by your organization: managed settings enable it, so it cannot be uninstalled. Contact your administrator to remove it"
+    )]
+    ManagedForcedOn(String),
+    /// A marketplace added from its `extraKnownMarketplaces` declaration holds a marketplace
+    /// with another name (DEVIATIONS 9).
+    #[error(
+        "Marketplace `{declared}` is declared in {scope} settings, but its source holds marketplace `{actual}`"
+    )]
+    DeclaredNameMismatch {
+        declared: String,
+        actual: String,
+        scope: Scope,
+    },
+}
+
+fn blocked_message(label: &str, host: Option<&str>, allowed: Option<&[String]>) -> String {
+    match allowed {
+        None => format!("Marketplace source '{label}' is blocked by enterprise policy."),
+        Some(allowed) => {
+            let host = host.map(|h| format!(" ({h})")).unwrap_or_default();
+            let rest = if allowed.is_empty() {
+                "No external marketplaces are allowed.".to_string()
+            } else {
+                format!("Allowed sources: {}", allowed.join(", "))
+            };
+            format!("Marketplace source '{label}'{host} is blocked by enterprise policy. {rest}")
+        }
+    }
 }
 
 fn managed_override_message(id: &str, enabled: bool) -> String {
@@ -247,6 +287,9 @@ impl Error {
             Error::Lock(_) | Error::Io(_) => "error_unknown",
             Error::AlreadyInGoalState { .. } => "already_in_goal_state",
             Error::ManagedOverride { .. } => "managed_settings_override",
+            Error::SourceBlocked { .. } => "source_blocked_by_policy",
+            Error::ManagedForcedOn(_) => "managed_settings_override",
+            Error::DeclaredNameMismatch { .. } => "declared",
         }
     }
 
@@ -272,6 +315,8 @@ impl Error {
                 "`{id}` is still {} by {decider} settings: pass `--scope {decider}` to change it there",
                 if *enabled { "disabled" } else { "enabled" }
             )),
+            Error::SourceBlocked { .. } => Some("managed settings (`strictKnownMarketplaces`, `blockedMarketplaces`) decide which marketplaces may be added; ask your administrator".into()),
+            Error::DeclaredNameMismatch { declared, scope, .. } => Some(format!("fix `extraKnownMarketplaces.{declared}` in {scope} settings, or add the marketplace with `pm marketplace add <source>`")),
             _ => None,
         }
     }

@@ -387,15 +387,95 @@ impl Fetched {
 }
 
 /// `pm marketplace add`: fetch, validate the name, record it in `known_marketplaces.json` and
-/// declare it in the settings of `scope` (reference-lifecycle.md §1).
+/// declare it in the settings of `scope` (reference-lifecycle.md §1). Managed settings'
+/// `strictKnownMarketplaces` / `blockedMarketplaces` are checked first: a source they do not
+/// allow is refused before anything is fetched or written ([`Error::SourceBlocked`]). A
+/// marketplace that managed settings declare with the same source is recorded with
+/// `"declaredByManagedSettings": true` (reference-advanced.md §7).
 pub fn add(
     env: &Environment,
     source: MarketplaceSource,
     scope: Scope,
     reporter: &dyn Reporter,
 ) -> Result<AddOutcome> {
+    add_inner(env, source, AddMode::Declare(scope), reporter)
+}
+
+/// Adds marketplace `name` from the source a settings file declares for it
+/// (`extraKnownMarketplaces`) when `known_marketplaces.json` does not have it yet, without
+/// writing any declaration (DEVIATIONS 9). `Ok(None)` when no settings file declares `name`
+/// or it is known already. Errors as [`add`], and [`Error::DeclaredNameMismatch`] when the
+/// source holds a marketplace with another name (nothing is written then).
+pub fn add_declared(
+    env: &Environment,
+    name: &str,
+    reporter: &dyn Reporter,
+) -> Result<Option<AddOutcome>> {
+    let Some(declared) = declared_only(env, reporter)?
+        .into_iter()
+        .find(|d| d.name == name)
+    else {
+        return Ok(None);
+    };
+    add_inner(
+        env,
+        declared.source,
+        AddMode::FromDeclaration {
+            name: declared.name,
+            scope: declared.scope,
+        },
+        reporter,
+    )
+    .map(Some)
+}
+
+/// What [`add_inner`] writes into settings.
+enum AddMode {
+    /// `marketplace add --scope S`: declare the marketplace in S's settings.
+    Declare(Scope),
+    /// Adding a marketplace `scope`'s settings declare as `name`: no settings write, and the
+    /// source must hold a marketplace of that name.
+    FromDeclaration { name: String, scope: Scope },
+}
+
+impl AddMode {
+    fn scope(&self) -> Scope {
+        match self {
+            AddMode::Declare(scope) | AddMode::FromDeclaration { scope, .. } => *scope,
+        }
+    }
+    fn declare_in(&self) -> Option<Scope> {
+        match self {
+            AddMode::Declare(scope) => Some(*scope),
+            AddMode::FromDeclaration { .. } => None,
+        }
+    }
+    fn check_name(&self, actual: &str) -> Result<()> {
+        match self {
+            AddMode::FromDeclaration { name, scope } if name != actual => {
+                Err(Error::DeclaredNameMismatch {
+                    declared: name.clone(),
+                    actual: actual.to_string(),
+                    scope: *scope,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn add_inner(
+    env: &Environment,
+    source: MarketplaceSource,
+    mode: AddMode,
+    reporter: &dyn Reporter,
+) -> Result<AddOutcome> {
+    check_policy(env, &source, reporter)?;
+    let scope = mode.scope();
     // Refuse early (nothing fetched, nothing written) when the target settings file is broken.
-    SettingsFile::open(&env.locations, scope)?;
+    if let Some(scope) = mode.declare_in() {
+        SettingsFile::open(&env.locations, scope)?;
+    }
     let known = store::load_known(&env.locations)?;
 
     // Same source already known: nothing to fetch, only the declaration to add.
@@ -405,10 +485,24 @@ pub fn add(
         .find(|(_, entry)| entry.source == source)
     {
         let name = name.clone();
+        mode.check_name(&name)?;
         let _lock = env.lock(reporter)?;
-        let mut settings = SettingsFile::open(&env.locations, scope)?;
-        settings.declare_marketplace(&name, &source.to_value())?;
-        settings.save()?;
+        if let Some(scope) = mode.declare_in() {
+            let mut settings = SettingsFile::open(&env.locations, scope)?;
+            settings.declare_marketplace(&name, &source.to_value())?;
+            settings.save()?;
+        }
+        if managed_declares(env, &name, &source) {
+            let mut known = store::load_known(&env.locations)?;
+            if let Some(entry) = known.marketplaces.get_mut(&name)
+                && entry.extra.get(DECLARED_BY_MANAGED) != Some(&serde_json::Value::Bool(true))
+            {
+                entry
+                    .extra
+                    .insert(DECLARED_BY_MANAGED.into(), serde_json::Value::Bool(true));
+                store::save_known(&env.locations, &known)?;
+            }
+        }
         return Ok(AddOutcome {
             name,
             source,
@@ -424,9 +518,13 @@ pub fn add(
         location: manifest_location(&source),
         source: e,
     })?;
+    mode.check_name(&name)?;
     // The declaration, tried on a copy first: a settings file pm cannot edit is refused before
     // anything is moved into place or recorded.
-    SettingsFile::open(&env.locations, scope)?.declare_marketplace(&name, &source.to_value())?;
+    if let Some(scope) = mode.declare_in() {
+        SettingsFile::open(&env.locations, scope)?
+            .declare_marketplace(&name, &source.to_value())?;
+    }
 
     let _lock = env.lock(reporter)?;
     let mut known = store::load_known(&env.locations)?;
@@ -448,10 +546,13 @@ pub fn add(
     }
     let install_location = fetched.install_location.to_string_lossy().into_owned();
     fetched.commit(env)?;
-    let extra = previous
+    let mut extra = previous
         .as_ref()
         .map(|p| p.extra.clone())
         .unwrap_or_default();
+    if managed_declares(env, &name, &source) {
+        extra.insert(DECLARED_BY_MANAGED.into(), serde_json::Value::Bool(true));
+    }
     known.marketplaces.insert(
         name.clone(),
         KnownMarketplace {
@@ -462,9 +563,11 @@ pub fn add(
         },
     );
     store::save_known(&env.locations, &known)?;
-    let mut settings = SettingsFile::open(&env.locations, scope)?;
-    settings.declare_marketplace(&name, &source.to_value())?;
-    settings.save()?;
+    if let Some(scope) = mode.declare_in() {
+        let mut settings = SettingsFile::open(&env.locations, scope)?;
+        settings.declare_marketplace(&name, &source.to_value())?;
+        settings.save()?;
+    }
     let repointed_from = previous
         .map(|p| p.source)
         .filter(|old| old.location() != source.location());
@@ -475,6 +578,89 @@ pub fn add(
         already_known: false,
         repointed_from,
     })
+}
+
+/// The `known_marketplaces.json` key Claude Code writes on marketplaces that managed settings
+/// declare (reference-advanced.md §0, §7).
+pub const DECLARED_BY_MANAGED: &str = "declaredByManagedSettings";
+
+/// Whether managed settings declare marketplace `name` with `source` (compared without
+/// `sparsePaths`).
+fn managed_declares(env: &Environment, name: &str, source: &MarketplaceSource) -> bool {
+    store::load_managed(&env.locations.managed_root)
+        .declared_marketplaces()
+        .into_iter()
+        .filter(|(declared, _)| declared == name)
+        .filter_map(|(_, declaration)| declared_source(env, &declaration).ok())
+        .any(|declared| declared.location() == source.location())
+}
+
+/// A marketplace that a settings file declares (`extraKnownMarketplaces`) and
+/// `known_marketplaces.json` does not have yet (DEVIATIONS 9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredMarketplace {
+    /// The declared name.
+    pub name: String,
+    /// The scope whose declaration is used: the most specific one declaring the name, in the
+    /// order managed, local, project, user.
+    pub scope: Scope,
+    /// The declared source (relative local paths made absolute against the cwd).
+    pub source: MarketplaceSource,
+}
+
+/// The `source` of an `extraKnownMarketplaces` declaration (`{"source": {...}}`).
+fn declared_source(
+    env: &Environment,
+    declaration: &serde_json::Value,
+) -> std::result::Result<MarketplaceSource, String> {
+    let value = declaration
+        .get("source")
+        .ok_or_else(|| "the declaration has no `source`".to_string())?;
+    let source: MarketplaceSource =
+        serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    Ok(match source {
+        MarketplaceSource::Directory { path } => MarketplaceSource::Directory {
+            path: absolute_path(env, &path).to_string_lossy().into_owned(),
+        },
+        MarketplaceSource::File { path } => MarketplaceSource::File {
+            path: absolute_path(env, &path).to_string_lossy().into_owned(),
+        },
+        other => other,
+    })
+}
+
+/// Every marketplace declared in some settings file (user, project, local, managed) and not in
+/// `known_marketplaces.json`, one per name (see [`DeclaredMarketplace::scope`]), in the order
+/// managed, local, project, user, then declaration order. Declarations whose source pm cannot
+/// read are skipped with a warning.
+pub fn declared_only(
+    env: &Environment,
+    reporter: &dyn Reporter,
+) -> Result<Vec<DeclaredMarketplace>> {
+    let known = store::load_known(&env.locations)?;
+    let settings = store::load_settings(&env.locations);
+    let mut out: Vec<DeclaredMarketplace> = Vec::new();
+    for scope in [Scope::Managed, Scope::Local, Scope::Project, Scope::User] {
+        let Some(content) = settings.get(scope) else {
+            continue;
+        };
+        for (name, declaration) in content.declared_marketplaces() {
+            if known.marketplaces.get(&name).is_some() || out.iter().any(|d| d.name == name) {
+                continue;
+            }
+            match declared_source(env, &declaration) {
+                Ok(source) => out.push(DeclaredMarketplace {
+                    name,
+                    scope,
+                    source,
+                }),
+                Err(reason) => reporter.warn(&format!(
+                    "{scope} settings declare marketplace `{name}` with a source pm cannot read: {reason}"
+                )),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where a fetched marketplace's name was read, for messages. Never the install location
@@ -517,6 +703,7 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
             available: known.marketplaces.iter().map(|(n, _)| n.clone()).collect(),
         });
     };
+    check_policy(env, &entry.source, reporter)?;
     let outcome = match &entry.source {
         MarketplaceSource::Directory { .. } | MarketplaceSource::File { .. } => {
             let fetched = fetch(env, &entry.source, reporter)?;
@@ -731,4 +918,866 @@ pub fn remove(
 
 fn settings_path(env: &Environment, scope: Scope) -> PathBuf {
     env.locations.settings_file(scope)
+}
+
+// ---- managed marketplace policy ------------------------------------------------------------
+
+/// Refuses `source` when managed settings do not allow it (reference-advanced.md §7,
+/// DEVIATIONS 8): a `blockedMarketplaces` entry matches it, or `strictKnownMarketplaces` is
+/// present and none of its entries matches it (an empty list allows nothing). Entries are
+/// source objects compared without `sparsePaths` (`github` repos case-insensitively, with an
+/// `owner/*` wildcard; `git` and `url` URLs with the host lower-cased; `directory` and `file`
+/// paths normalized), or `{"source":"hostPattern","hostPattern":<regex>}` matched against the
+/// source's host (`github.com` for GitHub sources) and
+/// `{"source":"pathPattern","pathPattern":<regex>}` against a local source's path, as Claude
+/// Code matches them. A `strictKnownMarketplaces` that is not a list allows nothing;
+/// `allowedMarketplaces` is read as `strictKnownMarketplaces` when that is absent.
+pub fn check_policy(
+    env: &Environment,
+    source: &MarketplaceSource,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let managed = store::load_managed(&env.locations.managed_root);
+    policy_verdict(&managed, source, reporter)
+}
+
+fn policy_verdict(
+    managed: &pm_core::settings::SettingsContent,
+    source: &MarketplaceSource,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let Some(settings) = managed.object() else {
+        return Ok(());
+    };
+    let label = policy_label(&source.to_value());
+    if let Some(serde_json::Value::Array(blocked)) = settings.get("blockedMarketplaces")
+        && blocked
+            .iter()
+            .any(|entry| policy_entry_matches(entry, source, true, reporter))
+    {
+        return Err(Error::SourceBlocked {
+            label,
+            host: None,
+            allowed: None,
+        });
+    }
+    // `allowedMarketplaces` is Claude Code's alias of `strictKnownMarketplaces` (ignored when
+    // both are set).
+    let list = settings
+        .get("strictKnownMarketplaces")
+        .or_else(|| settings.get("allowedMarketplaces"));
+    let entries = match list {
+        None => return Ok(()),
+        Some(serde_json::Value::Array(entries)) => entries.as_slice(),
+        Some(_) => {
+            reporter.warn(
+                "`strictKnownMarketplaces` in managed settings is not a list; no marketplace is allowed",
+            );
+            &[]
+        }
+    };
+    if entries
+        .iter()
+        .any(|entry| policy_entry_matches(entry, source, false, reporter))
+    {
+        return Ok(());
+    }
+    Err(Error::SourceBlocked {
+        label,
+        host: source_host(source),
+        allowed: Some(entries.iter().map(policy_label).collect()),
+    })
+}
+
+/// Claude Code's short label of a source object: `github:o/r@ref`, `git:<url>@ref`, `<url>`,
+/// `file:<path>`, `dir:<path>`, `hostPattern:<re>`, `pathPattern:<re>`.
+fn policy_label(value: &serde_json::Value) -> String {
+    let field = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let with_ref = |base: String| match value.get("ref").and_then(|v| v.as_str()) {
+        Some(r) if !r.is_empty() => format!("{base}@{r}"),
+        _ => base,
+    };
+    match field("source") {
+        "github" => with_ref(format!("github:{}", field("repo"))),
+        "git" => with_ref(format!(
+            "git:{}",
+            pm_core::source::redact_credentials(field("url"))
+                .unwrap_or_else(|| field("url").to_string())
+        )),
+        "url" => pm_core::source::redact_credentials(field("url"))
+            .unwrap_or_else(|| field("url").to_string()),
+        "file" => format!("file:{}", field("path")),
+        "directory" => format!("dir:{}", field("path")),
+        "hostPattern" => format!("hostPattern:{}", field("hostPattern")),
+        "pathPattern" => format!("pathPattern:{}", field("pathPattern")),
+        _ => "unknown source".into(),
+    }
+}
+
+/// The host a source is fetched from: `github.com` for GitHub sources, the URL's host
+/// (lower-cased) for git and url sources; none for local ones.
+fn source_host(source: &MarketplaceSource) -> Option<String> {
+    match source {
+        MarketplaceSource::Github { .. } => Some("github.com".into()),
+        MarketplaceSource::Git { url, .. } | MarketplaceSource::Url { url } => url_host(url),
+        MarketplaceSource::Directory { .. } | MarketplaceSource::File { .. } => None,
+    }
+}
+
+/// The host of `scheme://[user@]host[:port]/…` or of scp-like `user@host:path`, lower-cased.
+fn url_host(url: &str) -> Option<String> {
+    let host = match url.split_once("://") {
+        Some((_, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if let Some(bracketed) = host_port.strip_prefix('[') {
+                bracketed.split(']').next().unwrap_or_default()
+            } else {
+                host_port.split(':').next().unwrap_or_default()
+            }
+        }
+        None => {
+            let (before_colon, _) = url.split_once(':')?;
+            before_colon
+                .rsplit_once('@')
+                .map_or(before_colon, |(_, h)| h)
+        }
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// A URL with its scheme and host lower-cased and credentials dropped, for comparisons.
+fn normalized_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let authority = &rest[..end];
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!(
+                "{}://{}{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase(),
+                &rest[end..]
+            )
+        }
+        None => match url.split_once(':') {
+            Some((user_host, path)) => {
+                let (user, host) = user_host
+                    .rsplit_once('@')
+                    .map_or(("", user_host), |(u, h)| (u, h));
+                let user = if user.is_empty() {
+                    String::new()
+                } else {
+                    format!("{user}@")
+                };
+                format!("{user}{}:{path}", host.to_ascii_lowercase())
+            }
+            None => url.to_string(),
+        },
+    }
+}
+
+/// `owner/repo` of a git URL on github.com, when it is one.
+fn github_repo_of(url: &str) -> Option<String> {
+    let normalized = normalized_url(url);
+    let path = normalized
+        .strip_prefix("https://github.com/")
+        .or_else(|| normalized.strip_prefix("http://github.com/"))
+        .or_else(|| normalized.strip_prefix("git@github.com:"))
+        .or_else(|| normalized.strip_prefix("ssh://git@github.com/"))?;
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    (path.split('/').count() == 2).then(|| path.to_string())
+}
+
+/// Whether a policy `repo` (`owner/repo`, or `owner/*`) matches `repo`, case-insensitively.
+fn repo_matches(pattern: &str, repo: &str) -> bool {
+    match pattern.strip_suffix("/*") {
+        Some(owner) => repo.split_once('/').is_some_and(|(o, r)| {
+            o.eq_ignore_ascii_case(owner) && !r.is_empty() && !r.contains('/')
+        }),
+        None => pattern.eq_ignore_ascii_case(repo),
+    }
+}
+
+/// Whether one `strictKnownMarketplaces` / `blockedMarketplaces` entry matches `source`.
+/// `cross_kinds` (the block list) also matches a `github` entry against a github.com git URL
+/// and the reverse, as Claude Code does.
+fn policy_entry_matches(
+    entry: &serde_json::Value,
+    source: &MarketplaceSource,
+    cross_kinds: bool,
+    reporter: &dyn Reporter,
+) -> bool {
+    let field = |key: &str| entry.get(key).and_then(|v| v.as_str());
+    let same_ref =
+        || field("ref").filter(|r| !r.is_empty()) == source.reference().filter(|r| !r.is_empty());
+    let regex = |key: &str, text: Option<String>| {
+        let (Some(pattern), Some(text)) = (field(key), text) else {
+            return false;
+        };
+        match pattern::Pattern::compile(pattern) {
+            Ok(compiled) => compiled.is_match(&text),
+            Err(reason) => {
+                reporter.warn(&format!(
+                    "managed settings: the {key} `{pattern}` cannot be used ({reason}); it matches nothing"
+                ));
+                false
+            }
+        }
+    };
+    match (field("source").unwrap_or_default(), source) {
+        ("hostPattern", _) => regex("hostPattern", source_host(source)),
+        (
+            "pathPattern",
+            MarketplaceSource::Directory { path } | MarketplaceSource::File { path },
+        ) => regex("pathPattern", Some(path.clone())),
+        ("github", MarketplaceSource::Github { repo, .. }) => {
+            field("repo").is_some_and(|pattern| repo_matches(pattern, repo)) && same_ref()
+        }
+        ("github", MarketplaceSource::Git { url, .. }) if cross_kinds => {
+            field("repo").is_some_and(|pattern| {
+                github_repo_of(url).is_some_and(|repo| repo_matches(pattern, &repo))
+            }) && same_ref()
+        }
+        ("git", MarketplaceSource::Git { url, .. }) => {
+            field("url").is_some_and(|wanted| normalized_url(wanted) == normalized_url(url))
+                && same_ref()
+        }
+        ("git", MarketplaceSource::Github { repo, .. }) if cross_kinds => {
+            field("url")
+                .and_then(github_repo_of)
+                .is_some_and(|wanted| wanted.eq_ignore_ascii_case(repo))
+                && same_ref()
+        }
+        ("url", MarketplaceSource::Url { url }) => {
+            field("url").is_some_and(|wanted| normalized_url(wanted) == normalized_url(url))
+        }
+        ("directory", MarketplaceSource::Directory { path })
+        | ("file", MarketplaceSource::File { path }) => field("path")
+            .is_some_and(|wanted| normalize(Path::new(wanted)) == normalize(Path::new(path))),
+        _ => false,
+    }
+}
+
+/// The regular expressions of `hostPattern` / `pathPattern` policy entries: a backtracking
+/// matcher for the JavaScript syntax such patterns use (literals, `.`, classes `[...]` with
+/// ranges and negation, `\d \w \s` and their negations, anchors `^ $`, groups `(...)` and
+/// `(?:...)`, alternation `|`, quantifiers `* + ? {n} {n,} {n,m}` and their lazy forms).
+/// Lookarounds, backreferences and word boundaries are refused (the entry then matches
+/// nothing, as an invalid pattern does in Claude Code). `is_match` searches anywhere in the
+/// text, as JavaScript's `RegExp.test`.
+mod pattern {
+    use std::cell::Cell;
+
+    /// Steps after which a match attempt gives up (no match): policy patterns are tiny and
+    /// the texts are host names and paths, so only a pathological pattern gets near it.
+    const STEP_LIMIT: usize = 1_000_000;
+
+    #[derive(Debug, Clone)]
+    enum Node {
+        Char(char),
+        Any,
+        Class {
+            ranges: Vec<(char, char)>,
+            negated: bool,
+        },
+        Start,
+        End,
+        Group(Vec<Vec<Node>>),
+        Repeat {
+            node: Box<Node>,
+            min: usize,
+            max: Option<usize>,
+            greedy: bool,
+        },
+    }
+
+    /// A compiled pattern.
+    #[derive(Debug, Clone)]
+    pub struct Pattern {
+        alternatives: Vec<Vec<Node>>,
+    }
+
+    struct Parser {
+        chars: Vec<char>,
+        pos: usize,
+    }
+
+    const DIGIT: &[(char, char)] = &[('0', '9')];
+    const WORD: &[(char, char)] = &[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')];
+    const SPACE: &[(char, char)] = &[
+        ('\t', '\r'),
+        (' ', ' '),
+        ('\u{a0}', '\u{a0}'),
+        ('\u{2028}', '\u{2029}'),
+        ('\u{feff}', '\u{feff}'),
+    ];
+
+    impl Parser {
+        fn peek(&self) -> Option<char> {
+            self.chars.get(self.pos).copied()
+        }
+        fn eat(&mut self, c: char) -> bool {
+            if self.peek() == Some(c) {
+                self.pos += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn alternatives(&mut self) -> Result<Vec<Vec<Node>>, String> {
+            let mut alternatives = vec![self.sequence()?];
+            while self.eat('|') {
+                alternatives.push(self.sequence()?);
+            }
+            Ok(alternatives)
+        }
+
+        fn sequence(&mut self) -> Result<Vec<Node>, String> {
+            let mut nodes = Vec::new();
+            while let Some(c) = self.peek() {
+                if c == '|' || c == ')' {
+                    break;
+                }
+                let atom = self.atom()?;
+                nodes.push(self.quantified(atom)?);
+            }
+            Ok(nodes)
+        }
+
+        fn number(&mut self) -> Option<usize> {
+            let start = self.pos;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.pos += 1;
+            }
+            self.chars[start..self.pos]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .ok()
+        }
+
+        /// `{n}`, `{n,}`, `{n,m}` at the cursor (after `{`), or `None` (then `{` is a literal).
+        fn braces(&mut self) -> Option<(usize, Option<usize>)> {
+            let save = self.pos;
+            let parsed = (|| {
+                let min = self.number()?;
+                let max = if self.eat(',') {
+                    if self.peek() == Some('}') {
+                        None
+                    } else {
+                        Some(self.number()?)
+                    }
+                } else {
+                    Some(min)
+                };
+                self.eat('}').then_some((min, max))
+            })();
+            if parsed.is_none() {
+                self.pos = save;
+            }
+            parsed
+        }
+
+        fn quantified(&mut self, atom: Node) -> Result<Node, String> {
+            let (min, max) = match self.peek() {
+                Some('*') => (0, None),
+                Some('+') => (1, None),
+                Some('?') => (0, Some(1)),
+                Some('{') => {
+                    self.pos += 1;
+                    match self.braces() {
+                        Some(bounds) => {
+                            self.pos -= 1; // re-consumed below
+                            bounds
+                        }
+                        None => {
+                            self.pos -= 1;
+                            return Ok(atom);
+                        }
+                    }
+                }
+                _ => return Ok(atom),
+            };
+            self.pos += 1;
+            if matches!(atom, Node::Start | Node::End) {
+                return Err("nothing to repeat".into());
+            }
+            if let Some(max) = max
+                && max < min
+            {
+                return Err("numbers out of order in {} quantifier".into());
+            }
+            let greedy = !self.eat('?');
+            Ok(Node::Repeat {
+                node: Box::new(atom),
+                min,
+                max,
+                greedy,
+            })
+        }
+
+        fn atom(&mut self) -> Result<Node, String> {
+            let Some(c) = self.peek() else {
+                return Err("unexpected end".into());
+            };
+            self.pos += 1;
+            match c {
+                '.' => Ok(Node::Any),
+                '^' => Ok(Node::Start),
+                '$' => Ok(Node::End),
+                '*' | '+' | '?' => Err("nothing to repeat".into()),
+                '(' => {
+                    if self.eat('?') && !self.eat(':') {
+                        return Err("lookarounds and named groups are not supported".into());
+                    }
+                    let alternatives = self.alternatives()?;
+                    if !self.eat(')') {
+                        return Err("unterminated group".into());
+                    }
+                    Ok(Node::Group(alternatives))
+                }
+                '[' => self.class(),
+                '\\' => self.escape(),
+                '{' => {
+                    // A literal `{` unless it starts a valid quantifier (which needs an atom).
+                    if self.braces().is_some() {
+                        Err("nothing to repeat".into())
+                    } else {
+                        Ok(Node::Char('{'))
+                    }
+                }
+                other => Ok(Node::Char(other)),
+            }
+        }
+
+        fn escape(&mut self) -> Result<Node, String> {
+            let Some(c) = self.peek() else {
+                return Err("\\ at end of pattern".into());
+            };
+            self.pos += 1;
+            let class = |ranges: &[(char, char)], negated| Node::Class {
+                ranges: ranges.to_vec(),
+                negated,
+            };
+            Ok(match c {
+                'd' => class(DIGIT, false),
+                'D' => class(DIGIT, true),
+                'w' => class(WORD, false),
+                'W' => class(WORD, true),
+                's' => class(SPACE, false),
+                'S' => class(SPACE, true),
+                'n' => Node::Char('\n'),
+                't' => Node::Char('\t'),
+                'r' => Node::Char('\r'),
+                'b' | 'B' => return Err("word boundaries are not supported".into()),
+                '1'..='9' => return Err("backreferences are not supported".into()),
+                other if other.is_ascii_alphanumeric() => {
+                    return Err(format!("the escape \\{other} is not supported"));
+                }
+                other => Node::Char(other),
+            })
+        }
+
+        fn class_char(&mut self) -> Result<ClassItem, String> {
+            let Some(c) = self.peek() else {
+                return Err("unterminated character class".into());
+            };
+            self.pos += 1;
+            if c != '\\' {
+                return Ok(ClassItem::Char(c));
+            }
+            let Some(e) = self.peek() else {
+                return Err("unterminated character class".into());
+            };
+            self.pos += 1;
+            Ok(match e {
+                'd' => ClassItem::Set(DIGIT),
+                'w' => ClassItem::Set(WORD),
+                's' => ClassItem::Set(SPACE),
+                'n' => ClassItem::Char('\n'),
+                't' => ClassItem::Char('\t'),
+                'r' => ClassItem::Char('\r'),
+                other if other.is_ascii_alphanumeric() => {
+                    return Err(format!(
+                        "the escape \\{other} is not supported in a character class"
+                    ));
+                }
+                other => ClassItem::Char(other),
+            })
+        }
+
+        fn class(&mut self) -> Result<Node, String> {
+            let negated = self.eat('^');
+            let mut ranges = Vec::new();
+            loop {
+                match self.peek() {
+                    None => return Err("unterminated character class".into()),
+                    Some(']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => {}
+                }
+                match self.class_char()? {
+                    ClassItem::Set(set) => ranges.extend_from_slice(set),
+                    ClassItem::Char(low) => {
+                        if self.peek() == Some('-')
+                            && self.chars.get(self.pos + 1).is_some_and(|c| *c != ']')
+                        {
+                            self.pos += 1;
+                            match self.class_char()? {
+                                ClassItem::Char(high) if high >= low => ranges.push((low, high)),
+                                ClassItem::Char(_) => {
+                                    return Err("range out of order in character class".into());
+                                }
+                                ClassItem::Set(set) => {
+                                    ranges.push((low, low));
+                                    ranges.push(('-', '-'));
+                                    ranges.extend_from_slice(set);
+                                }
+                            }
+                        } else {
+                            ranges.push((low, low));
+                        }
+                    }
+                }
+            }
+            Ok(Node::Class { ranges, negated })
+        }
+    }
+
+    enum ClassItem {
+        Char(char),
+        Set(&'static [(char, char)]),
+    }
+
+    struct Matcher<'a> {
+        text: &'a [char],
+        steps: Cell<usize>,
+    }
+
+    impl Matcher<'_> {
+        fn step(&self) -> bool {
+            let steps = self.steps.get() + 1;
+            self.steps.set(steps);
+            steps <= STEP_LIMIT
+        }
+
+        fn sequence(&self, nodes: &[Node], at: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+            match nodes.split_first() {
+                None => k(at),
+                Some((first, rest)) => {
+                    self.node(first, at, &mut |next| self.sequence(rest, next, &mut *k))
+                }
+            }
+        }
+
+        fn node(&self, node: &Node, at: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+            if !self.step() {
+                return false;
+            }
+            let current = self.text.get(at).copied();
+            match node {
+                Node::Char(c) => current == Some(*c) && k(at + 1),
+                Node::Any => {
+                    current.is_some_and(|c| !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}'))
+                        && k(at + 1)
+                }
+                Node::Class { ranges, negated } => {
+                    current.is_some_and(|c| {
+                        ranges.iter().any(|(low, high)| (*low..=*high).contains(&c)) != *negated
+                    }) && k(at + 1)
+                }
+                Node::Start => at == 0 && k(at),
+                Node::End => at == self.text.len() && k(at),
+                Node::Group(alternatives) => alternatives
+                    .iter()
+                    .any(|alternative| self.sequence(alternative, at, &mut *k)),
+                Node::Repeat {
+                    node,
+                    min,
+                    max,
+                    greedy,
+                } => self.repeat(node, *min, *max, *greedy, at, 0, k),
+            }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn repeat(
+            &self,
+            node: &Node,
+            min: usize,
+            max: Option<usize>,
+            greedy: bool,
+            at: usize,
+            count: usize,
+            k: &mut dyn FnMut(usize) -> bool,
+        ) -> bool {
+            let can_repeat = max.is_none_or(|max| count < max);
+            let more = |k: &mut dyn FnMut(usize) -> bool| {
+                can_repeat
+                    && self.node(node, at, &mut |next| {
+                        // An empty iteration past the minimum would loop forever.
+                        (next != at || count < min)
+                            && self.repeat(node, min, max, greedy, next, count + 1, &mut *k)
+                    })
+            };
+            if count < min {
+                more(k)
+            } else if greedy {
+                more(&mut *k) || k(at)
+            } else {
+                k(at) || more(k)
+            }
+        }
+    }
+
+    impl Pattern {
+        /// Compiles `text`; the error says what is not supported or malformed.
+        pub fn compile(text: &str) -> Result<Self, String> {
+            let mut parser = Parser {
+                chars: text.chars().collect(),
+                pos: 0,
+            };
+            let alternatives = parser.alternatives()?;
+            if parser.pos != parser.chars.len() {
+                return Err("unmatched `)`".into());
+            }
+            Ok(Pattern { alternatives })
+        }
+
+        /// Whether the pattern matches somewhere in `text`.
+        pub fn is_match(&self, text: &str) -> bool {
+            let chars: Vec<char> = text.chars().collect();
+            let matcher = Matcher {
+                text: &chars,
+                steps: Cell::new(0),
+            };
+            let group = Node::Group(self.alternatives.clone());
+            (0..=chars.len()).any(|start| matcher.node(&group, start, &mut |_| true))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Pattern;
+
+        fn m(pattern: &str, text: &str) -> bool {
+            Pattern::compile(pattern)
+                .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+                .is_match(text)
+        }
+
+        #[test]
+        fn javascript_semantics() {
+            assert!(m("github\\.com", "github.com"));
+            assert!(m("github\\.com", "xgithub.comx")); // unanchored search
+            assert!(!m("^github\\.com$", "github.com.evil"));
+            assert!(m("^(github\\.com|gitlab\\.corp)$", "gitlab.corp"));
+            assert!(m("^(?:.*\\.)?corp\\.example$", "git.corp.example"));
+            assert!(m("^(?:.*\\.)?corp\\.example$", "corp.example"));
+            assert!(!m("^(?:.*\\.)?corp\\.example$", "evilcorp.example"));
+            assert!(m("^/opt/approved/", "/opt/approved/m1"));
+            assert!(!m("^/opt/approved/", "/opt/other"));
+            assert!(m("^[a-z0-9-]+\\.internal$", "git-01.internal"));
+            assert!(!m("^[^.]+\\.internal$", "a.b.internal"));
+            assert!(m("^\\w+\\d{2,3}$", "host42"));
+            assert!(!m("^\\w+\\d{2,3}$", "host4"));
+            assert!(m("a{2}", "caab"));
+            assert!(m("x{", "x{")); // a literal brace
+            assert!(m(".*", ""));
+            assert!(m("^(a*)*$", "aaaa"));
+            assert!(!m("^(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaab")); // gives up, no match
+            assert!(m("^a.*?b$", "axxb"));
+            assert!(!m("[]a]", "a]")); // `[]` is an empty class, as in JavaScript
+        }
+
+        #[test]
+        fn unsupported_and_malformed_patterns_are_errors() {
+            for bad in [
+                "(?=x)", "\\bx", "(a", "a)", "*a", "[a", "a{3,1}", "\\1", "[z-a]",
+            ] {
+                assert!(Pattern::compile(bad).is_err(), "{bad}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use crate::reporter::SilentReporter;
+    use pm_core::settings::SettingsContent;
+
+    fn verdict(policy: serde_json::Value, source: &MarketplaceSource) -> Result<()> {
+        policy_verdict(
+            &SettingsContent::parse(&policy.to_string()),
+            source,
+            &SilentReporter,
+        )
+    }
+
+    fn github(repo: &str, reference: Option<&str>) -> MarketplaceSource {
+        MarketplaceSource::Github {
+            repo: repo.into(),
+            reference: reference.map(Into::into),
+            sparse_paths: Some(vec![".claude-plugin".into()]),
+        }
+    }
+
+    fn dir(path: &str) -> MarketplaceSource {
+        MarketplaceSource::Directory { path: path.into() }
+    }
+
+    #[test]
+    fn no_policy_allows_everything() {
+        assert!(verdict(serde_json::json!({}), &dir("/m")).is_ok());
+    }
+
+    #[test]
+    fn an_empty_list_blocks_everything() {
+        let error = verdict(
+            serde_json::json!({"strictKnownMarketplaces": []}),
+            &dir("/m"),
+        )
+        .expect_err("blocked");
+        assert_eq!(error.failure_code(), "source_blocked_by_policy");
+        assert_eq!(
+            error.to_string(),
+            "Marketplace source 'dir:/m' is blocked by enterprise policy. No external marketplaces are allowed."
+        );
+        let error = verdict(
+            serde_json::json!({"strictKnownMarketplaces": [{"source": "directory", "path": "/ok"}]}),
+            &github("o/r", None),
+        )
+        .expect_err("blocked");
+        assert_eq!(
+            error.to_string(),
+            "Marketplace source 'github:o/r' (github.com) is blocked by enterprise policy. Allowed sources: dir:/ok"
+        );
+    }
+
+    #[test]
+    fn entries_match_by_source() {
+        let policy = serde_json::json!({"strictKnownMarketplaces": [
+            {"source": "directory", "path": "/ok/m/"},
+            {"source": "github", "repo": "Acme/Tools", "ref": "v1"},
+            {"source": "github", "repo": "team/*"},
+            {"source": "git", "url": "https://Git.Example.com/x/m.git"},
+            {"source": "url", "url": "https://h.example/m.json"},
+            {"source": "file", "path": "/f/m.json"}
+        ]});
+        for allowed in [
+            dir("/ok/m"),
+            dir("/ok/./m"),
+            github("acme/tools", Some("v1")),
+            github("team/anything", None),
+            MarketplaceSource::Git {
+                url: "https://git.example.com/x/m.git".into(),
+                reference: None,
+                sparse_paths: None,
+            },
+            MarketplaceSource::Url {
+                url: "https://h.example/m.json".into(),
+            },
+            MarketplaceSource::File {
+                path: "/f/m.json".into(),
+            },
+        ] {
+            assert!(verdict(policy.clone(), &allowed).is_ok(), "{allowed:?}");
+        }
+        for blocked in [
+            dir("/ok/m2"),
+            dir("/ok"),
+            github("acme/tools", None),
+            github("acme/tools", Some("v2")),
+            github("team/a/b", None),
+            MarketplaceSource::Git {
+                url: "https://git.example.com/x/other.git".into(),
+                reference: None,
+                sparse_paths: None,
+            },
+            MarketplaceSource::File {
+                path: "/ok/m".into(),
+            },
+        ] {
+            assert!(verdict(policy.clone(), &blocked).is_err(), "{blocked:?}");
+        }
+    }
+
+    #[test]
+    fn host_and_path_patterns() {
+        let policy = serde_json::json!({"strictKnownMarketplaces": [
+            {"source": "hostPattern", "hostPattern": "^(.*\\.)?corp\\.example$"},
+            {"source": "pathPattern", "pathPattern": "^/opt/approved/"}
+        ]});
+        let git = |url: &str| MarketplaceSource::Git {
+            url: url.into(),
+            reference: None,
+            sparse_paths: None,
+        };
+        assert!(verdict(policy.clone(), &git("https://git.corp.example/a/b.git")).is_ok());
+        assert!(verdict(policy.clone(), &git("git@Git.Corp.Example:a/b.git")).is_ok());
+        assert!(verdict(policy.clone(), &git("https://user@corp.example:8443/a.git")).is_ok());
+        assert!(verdict(policy.clone(), &git("https://evilcorp.example/a.git")).is_err());
+        assert!(verdict(policy.clone(), &github("o/r", None)).is_err());
+        assert!(verdict(policy.clone(), &dir("/opt/approved/m")).is_ok());
+        assert!(verdict(policy.clone(), &dir("/opt/other")).is_err());
+        let github_host = serde_json::json!({"strictKnownMarketplaces": [
+            {"source": "hostPattern", "hostPattern": "^github\\.com$"}
+        ]});
+        assert!(verdict(github_host.clone(), &github("any/repo", None)).is_ok());
+        assert!(verdict(github_host, &dir("/m")).is_err());
+    }
+
+    #[test]
+    fn the_block_list_wins() {
+        let policy = serde_json::json!({
+            "strictKnownMarketplaces": [{"source": "github", "repo": "acme/*"}],
+            "blockedMarketplaces": [{"source": "github", "repo": "acme/bad"}]
+        });
+        assert!(verdict(policy.clone(), &github("acme/good", None)).is_ok());
+        let error = verdict(policy.clone(), &github("acme/bad", None)).expect_err("blocked");
+        assert_eq!(
+            error.to_string(),
+            "Marketplace source 'github:acme/bad' is blocked by enterprise policy."
+        );
+        let via_git = MarketplaceSource::Git {
+            url: "https://github.com/acme/bad.git".into(),
+            reference: None,
+            sparse_paths: None,
+        };
+        assert!(verdict(policy, &via_git).is_err());
+        let only_blocked =
+            serde_json::json!({"blockedMarketplaces": [{"source": "directory", "path": "/x"}]});
+        assert!(verdict(only_blocked.clone(), &dir("/x")).is_err());
+        assert!(verdict(only_blocked, &dir("/y")).is_ok());
+    }
+
+    #[test]
+    fn allowed_marketplaces_is_an_alias() {
+        let alias =
+            serde_json::json!({"allowedMarketplaces": [{"source": "directory", "path": "/ok"}]});
+        assert!(verdict(alias.clone(), &dir("/ok")).is_ok());
+        assert!(verdict(alias, &dir("/m")).is_err());
+        let both = serde_json::json!({
+            "strictKnownMarketplaces": [{"source": "directory", "path": "/ok"}],
+            "allowedMarketplaces": [{"source": "directory", "path": "/m"}]
+        });
+        assert!(verdict(both, &dir("/m")).is_err());
+    }
+
+    #[test]
+    fn a_malformed_list_allows_nothing() {
+        assert!(
+            verdict(
+                serde_json::json!({"strictKnownMarketplaces": "all"}),
+                &dir("/m")
+            )
+            .is_err()
+        );
+    }
 }

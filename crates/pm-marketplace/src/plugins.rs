@@ -115,6 +115,8 @@ pub struct InstallOutcome {
     pub loads_in_place_from: Option<PathBuf>,
     /// Links left out of the copy because they leave the marketplace.
     pub copy: CopyReport,
+    /// The marketplace added first from its settings declaration (DEVIATIONS 9), if any.
+    pub added_marketplace: Option<marketplaces::AddOutcome>,
 }
 
 /// A plugin's files, ready in the cache.
@@ -335,6 +337,26 @@ pub fn install(
     // Refuse before any work when a file pm must write is unusable.
     SettingsFile::open(&env.locations, scope)?;
     let installed = store::load_installed(&env.locations)?;
+    // A marketplace that settings declare but this machine has not added yet is added first,
+    // from its declared source (DEVIATIONS 9; managed declarations: reference-advanced.md §7).
+    let added_marketplace = match &plugin.marketplace {
+        Some(name)
+            if store::load_known(&env.locations)?
+                .marketplaces
+                .get(name)
+                .is_none() =>
+        {
+            let added = marketplaces::add_declared(env, name, reporter)?;
+            if let Some(added) = &added {
+                reporter.status(&format!(
+                    "Added marketplace `{}` from {} (declared in {} settings)",
+                    added.name, added.source, added.scope
+                ));
+            }
+            added
+        }
+        _ => None,
+    };
     let candidate = resolve(env, plugin, reporter)?;
     let id_text = candidate.id.to_string();
     let project_path = env.project_path();
@@ -363,7 +385,17 @@ pub fn install(
             already_installed: Some((record.version.clone(), available)),
             loads_in_place_from: in_place,
             copy: CopyReport::default(),
+            added_marketplace,
         });
+    }
+    // Managed settings may forbid a marketplace that was added before the policy came.
+    marketplaces::check_policy(env, &candidate.marketplace.source, reporter)?;
+    if store::load_managed(&env.locations.managed_root).enabled_entry(&id_text)
+        == Some(&serde_json::Value::Bool(false))
+    {
+        reporter.warn(&format!(
+            "managed settings disable `{id_text}`: it stays disabled after this install (your organization's policy)"
+        ));
     }
 
     // The settings edits, tried on a copy first: a file pm cannot edit (`enabledPlugins` that
@@ -412,6 +444,7 @@ pub fn install(
         already_installed: None,
         loads_in_place_from: materialized.in_place,
         copy: materialized.copy,
+        added_marketplace,
     })
 }
 
@@ -500,8 +533,36 @@ pub fn uninstall(
     keep_data: bool,
     reporter: &dyn Reporter,
 ) -> Result<UninstallOutcome> {
-    let id = resolve_installed(env, plugin)?;
+    // Managed settings that force the plugin on decide for the organization (DEVIATIONS 8).
+    let managed = store::load_managed(&env.locations.managed_root);
+    let forced_on = |id: &str| {
+        matches!(
+            managed.enabled_entry(id),
+            Some(serde_json::Value::Bool(true))
+        )
+    };
+    let id = match resolve_installed(env, plugin) {
+        Ok(id) => id,
+        Err(Error::NotInstalled(name)) => {
+            let managed_ids: Vec<String> = managed
+                .enabled_ids()
+                .into_iter()
+                .filter(|key| {
+                    PluginId::parse_key(key).is_some_and(|id| id.name == plugin.name)
+                        && forced_on(key)
+                })
+                .collect();
+            return Err(match managed_ids.as_slice() {
+                [only] => Error::ManagedForcedOn(only.clone()),
+                _ => Error::NotInstalled(name),
+            });
+        }
+        Err(error) => return Err(error),
+    };
     let id_text = id.to_string();
+    if forced_on(&id_text) {
+        return Err(Error::ManagedForcedOn(id_text));
+    }
     let project_path = env.project_path();
     let _lock = env.lock(reporter)?;
     let mut installed = store::load_installed(&env.locations)?;
@@ -516,13 +577,22 @@ pub fn uninstall(
         })
         .map(|r| r.scope)
         .collect();
+    // A `managed` record is the administrator's: never suggested, never removed.
+    let editable_here: Vec<Scope> = here
+        .iter()
+        .copied()
+        .filter(|s| *s != Scope::Managed)
+        .collect();
     let scope = match scope {
         Some(scope) => {
             if !here.contains(&scope) {
+                if editable_here.is_empty() && here.contains(&Scope::Managed) {
+                    return Err(Error::Managed(id_text));
+                }
                 return Err(Error::NotInstalledAtScope {
                     id: id_text,
                     scope,
-                    installed: here,
+                    installed: editable_here,
                 });
             }
             scope
@@ -541,10 +611,10 @@ pub fn uninstall(
                 .copied()
                 .find(|s| *s != Scope::Managed)
                 .unwrap_or(Scope::User),
-            several => {
+            _ => {
                 return Err(Error::ScopeRequired {
                     id: id_text,
-                    scopes: several.to_vec(),
+                    scopes: editable_here,
                 });
             }
         },
@@ -620,13 +690,19 @@ pub(crate) fn remove_data_dir(env: &Environment, id: &PluginId) -> Result<()> {
     Ok(())
 }
 
-/// One row of `pm list`.
+/// One row of `pm list`: an install record, or a plugin that managed settings enable and that
+/// has no `managed` record yet (DEVIATIONS 8).
 #[derive(Debug, Clone)]
 pub struct ListedPlugin {
     /// `name@marketplace`.
     pub id: String,
-    /// The install record.
-    pub record: InstallRecord,
+    /// The install record; `None` for a managed-enabled plugin without one.
+    pub record: Option<InstallRecord>,
+    /// The record's scope (`managed` for a row without a record).
+    pub scope: Scope,
+    /// The record's version; without a record, the version the known marketplace offers, when
+    /// it can be known without fetching.
+    pub version: Option<String>,
     /// Effective enabled state for the cwd.
     pub enabled: bool,
     /// `enabledPlugins[id] === true` in the cwd's project settings.
@@ -635,6 +711,119 @@ pub struct ListedPlugin {
     pub read_from_folder: Option<PathBuf>,
     /// plugin.json version in that folder.
     pub folder_version: Option<String>,
+}
+
+/// Every install record, sorted by id then record order, with effective state; then, for each
+/// plugin that managed settings enable (`true`) and that has no `managed` record, a row with
+/// scope `managed` and no record (Claude Code installs it at its next session).
+pub fn list(env: &Environment, reporter: &dyn Reporter) -> Result<Vec<ListedPlugin>> {
+    let installed = store::load_installed(&env.locations)?;
+    let known = store::load_known(&env.locations)?;
+    let settings = store::load_settings(&env.locations);
+    let mut manifests: std::collections::HashMap<String, Option<MarketplaceManifest>> =
+        Default::default();
+    // The catalogue entry of `id` and the folder it loads from (directory marketplaces).
+    let mut lookup = |id: &PluginId| -> Option<(Candidate, Option<PathBuf>)> {
+        let entry = known.marketplaces.get(&id.marketplace)?;
+        let manifest = manifests
+            .entry(id.marketplace.clone())
+            .or_insert_with(|| marketplaces::load_manifest(entry, reporter).ok());
+        let plugin_entry = manifest.as_ref()?.find(&id.name)?.clone();
+        let folder = match (&entry.source, &plugin_entry.source) {
+            (MarketplaceSource::Directory { .. }, PluginSource::Relative(source)) => {
+                relative_source_dir(id, Path::new(&entry.install_location), source).ok()
+            }
+            _ => None,
+        };
+        Some((
+            Candidate {
+                id: id.clone(),
+                entry: plugin_entry,
+                marketplace: entry.clone(),
+            },
+            folder,
+        ))
+    };
+    let project_enabled = |id: &str| {
+        matches!(
+            settings
+                .get(Scope::Project)
+                .and_then(|c| c.enabled_entry(id)),
+            Some(serde_json::Value::Bool(true))
+        )
+    };
+    let mut rows = Vec::new();
+    for (id, record) in installed.all() {
+        // Only a directory marketplace has a folder to read (`readFromFolder`).
+        let found = PluginId::parse_key(id)
+            .filter(|parsed| {
+                known
+                    .marketplaces
+                    .get(&parsed.marketplace)
+                    .is_some_and(|entry| {
+                        matches!(entry.source, MarketplaceSource::Directory { .. })
+                    })
+            })
+            .and_then(|parsed| lookup(&parsed));
+        let read_from_folder = found.and_then(|(_, folder)| folder);
+        let folder_version = read_from_folder.as_deref().and_then(|dir| {
+            read_plugin_manifest(dir)
+                .ok()
+                .flatten()
+                .and_then(|m| m.version)
+        });
+        rows.push(ListedPlugin {
+            id: id.clone(),
+            record: Some(record.clone()),
+            scope: record.scope,
+            version: Some(record.version.clone()),
+            enabled: settings.is_enabled(id),
+            project_enabled: project_enabled(id),
+            read_from_folder,
+            folder_version,
+        });
+    }
+    let managed = settings
+        .get(Scope::Managed)
+        .cloned()
+        .unwrap_or(pm_core::settings::SettingsContent::Missing);
+    for id in managed.enabled_ids() {
+        let forced_on = matches!(
+            managed.enabled_entry(&id),
+            Some(serde_json::Value::Bool(true))
+        );
+        if !forced_on
+            || installed
+                .records(&id)
+                .iter()
+                .any(|r| r.scope == Scope::Managed)
+        {
+            continue;
+        }
+        let found = PluginId::parse_key(&id).and_then(|parsed| lookup(&parsed));
+        let version = found
+            .as_ref()
+            .and_then(|(candidate, _)| available_version(candidate));
+        let read_from_folder = found.and_then(|(_, folder)| folder);
+        let folder_version = read_from_folder.as_deref().and_then(|dir| {
+            read_plugin_manifest(dir)
+                .ok()
+                .flatten()
+                .and_then(|m| m.version)
+        });
+        rows.push(ListedPlugin {
+            enabled: settings.is_enabled(&id),
+            project_enabled: project_enabled(&id),
+            id,
+            record: None,
+            scope: Scope::Managed,
+            version,
+            read_from_folder,
+            folder_version,
+        });
+    }
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
 }
 
 /// A plugin a known marketplace offers that is not installed.
@@ -646,57 +835,6 @@ pub struct AvailablePlugin {
     pub entry: PluginEntry,
     /// The marketplace name.
     pub marketplace: String,
-}
-
-/// Every install record, sorted by id then record order, with effective state.
-pub fn list(env: &Environment, reporter: &dyn Reporter) -> Result<Vec<ListedPlugin>> {
-    let installed = store::load_installed(&env.locations)?;
-    let known = store::load_known(&env.locations)?;
-    let settings = store::load_settings(&env.locations);
-    let mut manifests: std::collections::HashMap<String, Option<MarketplaceManifest>> =
-        Default::default();
-    let mut rows = Vec::new();
-    for (id, record) in installed.all() {
-        let parsed = PluginId::parse_key(id);
-        let mut read_from_folder = None;
-        let mut folder_version = None;
-        if let Some(parsed) = &parsed
-            && let Some(entry) = known.marketplaces.get(&parsed.marketplace)
-            && matches!(entry.source, MarketplaceSource::Directory { .. })
-        {
-            let manifest = manifests
-                .entry(parsed.marketplace.clone())
-                .or_insert_with(|| marketplaces::load_manifest(entry, reporter).ok());
-            if let Some(PluginSource::Relative(source)) = manifest
-                .as_ref()
-                .and_then(|m| m.find(&parsed.name))
-                .map(|e| &e.source)
-                && let Ok(dir) =
-                    relative_source_dir(parsed, Path::new(&entry.install_location), source)
-            {
-                folder_version = read_plugin_manifest(&dir)
-                    .ok()
-                    .flatten()
-                    .and_then(|m| m.version);
-                read_from_folder = Some(dir);
-            }
-        }
-        rows.push(ListedPlugin {
-            id: id.clone(),
-            record: record.clone(),
-            enabled: settings.is_enabled(id),
-            project_enabled: matches!(
-                settings
-                    .get(Scope::Project)
-                    .and_then(|c| c.enabled_entry(id)),
-                Some(serde_json::Value::Bool(true))
-            ),
-            read_from_folder,
-            folder_version,
-        });
-    }
-    rows.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(rows)
 }
 
 /// Plugins offered by known marketplaces and not installed at any scope.

@@ -75,25 +75,46 @@ pub fn load_settings(locations: &Locations) -> ScopedSettings {
     ScopedSettings { scopes }
 }
 
-/// Managed settings: `managed-settings.json`, then `managed-settings.d/*.json` in name order;
-/// later files win per key, and `enabledPlugins` / `extraKnownMarketplaces` merge per member.
-pub fn load_managed(root: &Path) -> SettingsContent {
+/// The managed settings files in the order they apply: `managed-settings.json` (listed even
+/// when missing), then the `managed-settings.d/*.json` drop-ins in name order.
+pub fn managed_files(root: &Path) -> Vec<PathBuf> {
     let mut files = vec![root.join("managed-settings.json")];
     if let Ok(entries) = fs_err::read_dir(root.join("managed-settings.d")) {
         let mut dropins: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
             .collect();
         dropins.sort();
         files.extend(dropins);
     }
+    files
+}
+
+/// Each managed settings file (see [`managed_files`]) with its own content.
+pub fn load_managed_files(root: &Path) -> Vec<(PathBuf, SettingsContent)> {
+    managed_files(root)
+        .into_iter()
+        .map(|file| {
+            let content = match read_optional(&file) {
+                Ok(Some(text)) => SettingsContent::parse(&text),
+                Ok(None) => SettingsContent::Missing,
+                Err(error) => SettingsContent::Unreadable {
+                    reason: error.to_string(),
+                },
+            };
+            (file, content)
+        })
+        .collect()
+}
+
+/// Managed settings: `managed-settings.json`, then `managed-settings.d/*.json` in name order;
+/// later files win per key, and `enabledPlugins` / `extraKnownMarketplaces` merge per member.
+/// Files that are missing or not JSON objects are skipped.
+pub fn load_managed(root: &Path) -> SettingsContent {
     let mut merged = Map::new();
     let mut found = false;
-    for file in files {
-        let Ok(Some(text)) = read_optional(&file) else {
-            continue;
-        };
-        let SettingsContent::Object(map) = SettingsContent::parse(&text) else {
+    for (_, content) in load_managed_files(root) {
+        let SettingsContent::Object(map) = content else {
             continue;
         };
         found = true;
@@ -115,6 +136,26 @@ pub fn load_managed(root: &Path) -> SettingsContent {
     } else {
         SettingsContent::Missing
     }
+}
+
+/// The managed settings file whose `enabledPlugins` entry for `id` decides the merged managed
+/// value (the last file holding one, as [`load_managed`] merges), if any.
+pub fn managed_deciding_file(files: &[(PathBuf, SettingsContent)], id: &str) -> Option<PathBuf> {
+    let mut decider = None;
+    for (path, content) in files {
+        let Some(map) = content.object() else {
+            continue;
+        };
+        match map.get("enabledPlugins") {
+            Some(Value::Object(entries)) if entries.contains_key(id) => {
+                decider = Some(path.clone());
+            }
+            Some(Value::Object(_)) | None => {}
+            // A later non-object `enabledPlugins` replaces the merged one.
+            Some(_) => decider = None,
+        }
+    }
+    decider
 }
 
 /// One settings file opened for editing. Changes are kept in memory until [`SettingsFile::save`].

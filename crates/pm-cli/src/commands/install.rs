@@ -79,6 +79,9 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
                     ("scope", scope.as_str().into()),
                     ("message", message.clone().into()),
                 ];
+                if let Some(added) = &outcome.added_marketplace {
+                    pairs.push(("addedMarketplace", added.name.clone().into()));
+                }
                 if let Some((installed, available)) = &outcome.already_installed {
                     pairs.push(("installedVersion", installed.clone().into()));
                     pairs.push(("availableVersion", available.clone().into()));

@@ -8,46 +8,45 @@ use pm_marketplace::plugins::{self, ListedPlugin};
 use serde_json::Value;
 use std::process::ExitCode;
 
-/// The reference's `list --json` element.
+fn opt(value: Option<String>) -> Value {
+    value.map(Value::from).unwrap_or(Value::Null)
+}
+
+/// The reference's `list --json` element. A managed-enabled plugin without a record (DEVIATIONS
+/// 8) has the same keys where they apply, no `installPath` or dates, and `"installed": false`.
 fn json_row(row: &ListedPlugin) -> Value {
-    let record = &row.record;
+    let record = row.record.as_ref();
     object(vec![
         ("id", row.id.clone().into()),
-        ("version", record.version.clone().into()),
-        ("scope", record.scope.as_str().into()),
+        ("version", opt(row.version.clone())),
+        ("scope", row.scope.as_str().into()),
         ("enabled", row.enabled.into()),
-        ("installPath", record.install_path.clone().into()),
+        (
+            "installed",
+            if record.is_none() {
+                Value::Bool(false)
+            } else {
+                Value::Null
+            },
+        ),
+        ("installPath", opt(record.map(|r| r.install_path.clone()))),
         (
             "readFromFolder",
-            row.read_from_folder
+            opt(row
+                .read_from_folder
                 .as_ref()
-                .map(|p| p.to_string_lossy().into_owned().into())
-                .unwrap_or(Value::Null),
+                .map(|p| p.to_string_lossy().into_owned())),
         ),
-        (
-            "folderVersion",
-            row.folder_version
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-        ),
-        ("installedAt", record.installed_at.clone().into()),
-        ("lastUpdated", record.last_updated.clone().into()),
+        ("folderVersion", opt(row.folder_version.clone())),
+        ("installedAt", opt(record.map(|r| r.installed_at.clone()))),
+        ("lastUpdated", opt(record.map(|r| r.last_updated.clone()))),
         (
             "projectPath",
-            record
-                .project_path
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
+            opt(record.and_then(|r| r.project_path.clone())),
         ),
         (
             "gitCommitSha",
-            record
-                .git_commit_sha
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
+            opt(record.and_then(|r| r.git_commit_sha.clone())),
         ),
         ("projectEnabled", row.project_enabled.into()),
     ])
@@ -109,25 +108,28 @@ pub fn run(env: &Environment, printer: Printer, args: ListArgs) -> ExitCode {
             .status("No plugins installed. Install one with `pm install <plugin>@<marketplace>`");
     } else {
         let id_width = rows.iter().map(|r| r.id.chars().count()).max().unwrap_or(0);
+        let version_of = |row: &ListedPlugin| row.version.clone().unwrap_or_else(|| "-".into());
         let version_width = rows
             .iter()
-            .map(|r| r.record.version.chars().count())
+            .map(|r| version_of(r).chars().count())
             .max()
             .unwrap_or(0);
         let mut text = String::new();
         for row in &rows {
             let status = if row.enabled { "enabled" } else { "disabled" };
-            let project = row
-                .record
-                .project_path
-                .as_ref()
-                .map(|p| format!("  {}", sanitize(p)))
-                .unwrap_or_default();
+            let detail = match &row.record {
+                Some(record) => record
+                    .project_path
+                    .as_ref()
+                    .map(|p| format!("  {}", sanitize(p)))
+                    .unwrap_or_default(),
+                None => "  not installed yet: managed settings enable it (Claude Code installs it at its next session)".into(),
+            };
             let line = format!(
-                "{:<id_width$}  {:<version_width$}  {:<7}  {:<8}{project}",
+                "{:<id_width$}  {:<version_width$}  {:<7}  {:<8}{detail}",
                 sanitize(&row.id),
-                sanitize(&row.record.version),
-                row.record.scope.as_str(),
+                sanitize(&version_of(row)),
+                row.scope.as_str(),
                 status
             );
             text.push_str(line.trim_end());

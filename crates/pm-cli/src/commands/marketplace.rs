@@ -52,8 +52,9 @@ pub fn add(env: &Environment, printer: Printer, args: MarketplaceAddArgs) -> Exi
     }
 }
 
-/// The `marketplace list --json` shape: `{"name","source":<kind>, repo|url|path, ref?, "installLocation"}`.
-fn list_entry(name: &str, source: &MarketplaceSource, install_location: &str) -> Value {
+/// The `marketplace list --json` shape: `{"name","source":<kind>, repo|url|path, ref?, "installLocation"}`
+/// (no `installLocation` for a marketplace that is only declared).
+fn list_entry(name: &str, source: &MarketplaceSource, install_location: Option<&str>) -> Value {
     let mut pairs: Vec<(&str, Value)> = vec![("name", name.into())];
     match source {
         MarketplaceSource::Github {
@@ -87,25 +88,44 @@ fn list_entry(name: &str, source: &MarketplaceSource, install_location: &str) ->
             pairs.push(("url", url.clone().into()));
         }
     }
-    pairs.push(("installLocation", install_location.into()));
+    pairs.push((
+        "installLocation",
+        install_location.map(Value::from).unwrap_or(Value::Null),
+    ));
     object(pairs)
 }
 
+/// `pm marketplace list`: the known marketplaces (`known_marketplaces.json`, the reference's
+/// elements), then the ones settings declare but this machine has not added yet (DEVIATIONS 9:
+/// `"declaredOnly": true`, `"declaredIn": <scope>`, no `installLocation`).
 pub fn list(env: &Environment, printer: Printer) -> ExitCode {
+    let reporter = CliReporter::new(printer);
     let known = match store::load_known(&env.locations) {
         Ok(known) => known,
         Err(error) => return failure(printer, "marketplace-list", vec![], &error),
     };
+    let declared = match marketplaces::declared_only(env, &reporter) {
+        Ok(declared) => declared,
+        Err(error) => return failure(printer, "marketplace-list", vec![], &error),
+    };
     if printer.json {
-        let entries: Vec<Value> = known
+        let mut entries: Vec<Value> = known
             .marketplaces
             .iter()
-            .map(|(name, entry)| list_entry(name, &entry.source, &entry.install_location))
+            .map(|(name, entry)| list_entry(name, &entry.source, Some(&entry.install_location)))
             .collect();
+        for item in &declared {
+            let mut entry = list_entry(&item.name, &item.source, None);
+            if let Value::Object(map) = &mut entry {
+                map.insert("declaredOnly".into(), Value::Bool(true));
+                map.insert("declaredIn".into(), item.scope.as_str().into());
+            }
+            entries.push(entry);
+        }
         printer.json_line(&Value::Array(entries));
         return ExitCode::SUCCESS;
     }
-    if known.marketplaces.is_empty() {
+    if known.marketplaces.is_empty() && declared.is_empty() {
         printer.status(
             "No marketplaces added. Add one with `pm marketplace add <owner/repo | url | path>`",
         );
@@ -115,6 +135,7 @@ pub fn list(env: &Environment, printer: Printer) -> ExitCode {
         .marketplaces
         .iter()
         .map(|(name, _)| name.chars().count())
+        .chain(declared.iter().map(|d| d.name.chars().count()))
         .max()
         .unwrap_or(0);
     let mut text = String::new();
@@ -123,6 +144,15 @@ pub fn list(env: &Environment, printer: Printer) -> ExitCode {
             "{:<width$}  {}\n",
             sanitize(name),
             sanitize(&entry.source.to_string())
+        ));
+    }
+    for item in &declared {
+        text.push_str(&format!(
+            "{:<width$}  {}  (declared in {} settings, not added yet: `pm install <plugin>@{}` adds it)\n",
+            sanitize(&item.name),
+            sanitize(&item.source.to_string()),
+            item.scope,
+            sanitize(&item.name),
         ));
     }
     printer.data(&text);

@@ -6,6 +6,7 @@ mod list;
 mod marketplace;
 mod toggle;
 mod uninstall;
+mod why;
 
 use crate::cli::{Cli, Command, MarketplaceCommand};
 use crate::env_vars;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::List(args) => list::run(&env, printer, args),
         Command::Enable(args) => toggle::enable(&env, printer, args),
         Command::Disable(args) => toggle::disable(&env, printer, args),
+        Command::Why(args) => why::run(&env, printer, args),
     };
     Ok(code)
 }
