@@ -1,9 +1,12 @@
 //! `cargo xtask interop`: the cross-read with the reference implementation (Claude Code's own
 //! `claude plugin`, run through `../shared/tools/reference-claude`) in one throwaway HOME.
 //!
-//! pm writes, the reference reads (`plugin list --json`), and the reverse; every plugin must show
-//! the same `version`, `scope` and `enabled` on both sides. Exit 0 when they agree, 1 on a
-//! mismatch, 2 when the reference cannot be installed or run ("not checked"). See docs/interop.md.
+//! pm writes, the reference reads (`plugin list --json`), and the reverse: installs in each scope,
+//! then disable/enable in each scope, a cross-scope override, and the reference toggling what pm
+//! reads (with `pm why`). After every step each plugin must show the same `scope`, `version`,
+//! `enabled` and `projectEnabled` on both sides, and every settings file must be valid JSON with
+//! the expected `enabledPlugins` entries. Exit 0 when they agree, 1 on a mismatch, 2 when the
+//! reference cannot be installed or run ("not checked"). See docs/interop.md.
 
 use crate::{build_pm, throwaway_dir, workspace_root};
 use anyhow::{Context, Result, bail};
@@ -253,8 +256,17 @@ fn write_market(dir: &Path, entries: &[Value]) -> Result<()> {
     Ok(())
 }
 
-/// `(id, scope)` → `(version, enabled)` from a `list --json` output (an array).
-type Listing = BTreeMap<(String, String), (Value, Value, Vec<String>)>;
+/// One `list --json` entry: the fields both sides must agree on, and the reference's errors.
+struct Listed {
+    version: Value,
+    enabled: Value,
+    /// `enabledPlugins[id] === true` in `<cwd>/.claude/settings.json` (reference-lifecycle.md §8).
+    project_enabled: Value,
+    errors: Vec<String>,
+}
+
+/// `(id, scope)` → its entry, from a `list --json` output (an array).
+type Listing = BTreeMap<(String, String), Listed>;
 
 fn parse_listing(who: &str, output: &Output) -> Result<Listing> {
     let value: Value = serde_json::from_slice(&output.stdout)
@@ -274,8 +286,9 @@ fn parse_listing(who: &str, output: &Output) -> Result<Listing> {
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_string();
-        let version = entry.get("version").cloned().unwrap_or(Value::Null);
-        let enabled = entry.get("enabled").cloned().unwrap_or(Value::Null);
+        let field = |key: &str| entry.get(key).cloned().unwrap_or(Value::Null);
+        let (version, enabled, project_enabled) =
+            (field("version"), field("enabled"), field("projectEnabled"));
         let mut errors = Vec::new();
         for key in ["errors", "errorDetails"] {
             match entry.get(key) {
@@ -284,7 +297,15 @@ fn parse_listing(who: &str, output: &Output) -> Result<Listing> {
                 Some(other) => errors.push(format!("{key}: {other}")),
             }
         }
-        listing.insert((id, scope), (version, enabled, errors));
+        listing.insert(
+            (id, scope),
+            Listed {
+                version,
+                enabled,
+                project_enabled,
+                errors,
+            },
+        );
     }
     Ok(listing)
 }
@@ -333,21 +354,16 @@ fn compare(step: &str, pm: &Listing, reference: &Listing) -> usize {
             p.is_some() && r.is_some(),
         );
         if let (Some(p), Some(r)) = (p, r) {
-            row(
-                "version",
-                show_value(Some(&p.0)),
-                show_value(Some(&r.0)),
-                p.0 == r.0,
-            );
-            row(
-                "enabled",
-                show_value(Some(&p.1)),
-                show_value(Some(&r.1)),
-                p.1 == r.1,
-            );
+            for (field, pv, rv) in [
+                ("version", &p.version, &r.version),
+                ("enabled", &p.enabled, &r.enabled),
+                ("projectEnabled", &p.project_enabled, &r.project_enabled),
+            ] {
+                row(field, show_value(Some(pv)), show_value(Some(rv)), pv == rv);
+            }
         }
         if let Some(r) = r {
-            for error in &r.2 {
+            for error in &r.errors {
                 row("reference error", String::new(), error.clone(), false);
             }
         }
@@ -374,14 +390,23 @@ fn compare(step: &str, pm: &Listing, reference: &Listing) -> usize {
     mismatches
 }
 
-/// Checks a `--json` result line: `outcome` must be `ok`.
-fn expect_ok(who: &str, args: &[&str], output: &Output, problems: &mut Vec<String>) {
+/// Checks a `--json` result line: `outcome` must be `ok` and, when given, `scope` must be `scope`.
+fn expect_ok(
+    who: &str,
+    args: &[&str],
+    output: &Output,
+    scope: Option<&str>,
+    problems: &mut Vec<String>,
+) {
     let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("outcome").is_some());
     let ok = output.status.success()
-        && text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|v| v.get("outcome").and_then(Value::as_str) == Some("ok"));
+        && line
+            .as_ref()
+            .is_some_and(|v| v.get("outcome").and_then(Value::as_str) == Some("ok"));
     if !ok {
         problems.push(format!(
             "{who} {} did not succeed (rc={}): {}",
@@ -389,7 +414,166 @@ fn expect_ok(who: &str, args: &[&str], output: &Output, problems: &mut Vec<Strin
             output.status.code().unwrap_or(-1),
             text.trim()
         ));
+        return;
     }
+    if let (Some(scope), Some(line)) = (scope, line) {
+        let got = line.get("scope").and_then(Value::as_str);
+        if got != Some(scope) {
+            problems.push(format!(
+                "{who} {}: result line says scope {}, expected {scope}",
+                args.join(" "),
+                got.unwrap_or("(absent)")
+            ));
+        }
+    }
+}
+
+/// The three settings files of the world: `(scope, path)`.
+fn settings_files(world: &World) -> [(&'static str, PathBuf); 3] {
+    [
+        ("user", world.home.join(".claude/settings.json")),
+        ("project", world.project.join(".claude/settings.json")),
+        ("local", world.project.join(".claude/settings.local.json")),
+    ]
+}
+
+/// What a step must leave: plugins listed `(id, scope, enabled)` by both sides, and settings
+/// entries `(scope, id, value)`: `enabledPlugins[id]` in that scope's file.
+struct Expect<'a> {
+    listed: &'a [(&'a str, &'a str, bool)],
+    settings: &'a [(&'a str, &'a str, bool)],
+}
+
+/// One step's cross-read: both `list --json` outputs compared field by field; every settings file
+/// (and pm's two state files) valid JSON; the expected listing and settings entries present on
+/// both sides. Returns pm's listing and the reference's.
+fn cross_read(
+    world: &World,
+    step: &str,
+    title: &str,
+    expect: &Expect,
+    problems: &mut Vec<String>,
+) -> Result<(Listing, Listing)> {
+    let pm_list = parse_listing("pm", &world.pm(&["list", "--json"])?)?;
+    let ref_list = parse_listing("reference", &world.reference(&["list", "--json"])?)?;
+    let mismatches = compare(
+        &format!("{step}. {title}: list --json"),
+        &pm_list,
+        &ref_list,
+    );
+    if mismatches > 0 {
+        problems.push(format!("step {step}: {mismatches} field(s) differ"));
+    }
+    for &(id, scope, enabled) in expect.listed {
+        let key = (id.to_string(), scope.to_string());
+        for (who, listing) in [("pm", &pm_list), ("the reference", &ref_list)] {
+            match listing.get(&key) {
+                None => problems.push(format!(
+                    "step {step}: {who}'s list --json does not show {id} at scope {scope}"
+                )),
+                Some(entry) if entry.enabled != Value::Bool(enabled) => problems.push(format!(
+                    "step {step}: {who}'s list --json shows {id} ({scope}) enabled: {}, expected {enabled}",
+                    show_value(Some(&entry.enabled))
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+
+    // Every JSON file pm and the reference share must still parse.
+    let mut settings = BTreeMap::new();
+    let files = settings_files(world).map(|(scope, path)| {
+        let shown = path
+            .strip_prefix(&world.home)
+            .map(|p| format!("~/{}", p.display()))
+            .unwrap_or_else(|_| path.display().to_string());
+        (scope, path, shown)
+    });
+    let width = files.iter().map(|f| f.2.chars().count()).max().unwrap_or(0);
+    for (scope, path, shown) in files {
+        let padded = format!("{shown:<width$}");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("  settings  {scope:<7}  {padded}  (no file)");
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!("step {step}: reading {shown}: {e}"));
+                continue;
+            }
+        };
+        match serde_json::from_str::<Value>(&text) {
+            Ok(value) if value.is_object() => {
+                let entries = value
+                    .get("enabledPlugins")
+                    .map_or_else(|| "(none)".into(), Value::to_string);
+                println!("  settings  {scope:<7}  {padded}  valid JSON  enabledPlugins {entries}");
+                settings.insert(scope, value);
+            }
+            Ok(_) => problems.push(format!("step {step}: {shown} is JSON but not an object")),
+            Err(e) => problems.push(format!("step {step}: {shown} is not valid JSON: {e}")),
+        }
+    }
+    let plugins = world.home.join(".claude/plugins");
+    for name in ["installed_plugins.json", "known_marketplaces.json"] {
+        let path = plugins.join(name);
+        let valid = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .is_some_and(|value| value.is_object());
+        if !valid {
+            problems.push(format!(
+                "step {step}: ~/.claude/plugins/{name} is missing or not a JSON object"
+            ));
+        }
+    }
+    for &(scope, id, value) in expect.settings {
+        let got = settings
+            .get(scope)
+            .and_then(|s| s.get("enabledPlugins"))
+            .and_then(|e| e.get(id));
+        if got != Some(&Value::Bool(value)) {
+            problems.push(format!(
+                "step {step}: enabledPlugins[{id:?}] in the {scope} settings is {}, expected {value}",
+                show_value(got)
+            ));
+        }
+    }
+    Ok((pm_list, ref_list))
+}
+
+/// `pm why <id> --json` must say `enabled` and `decidedBy: <decided_by>`.
+fn expect_why(
+    world: &World,
+    step: &str,
+    id: &str,
+    enabled: bool,
+    decided_by: &str,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let output = world.pm(&["why", id, "--json"])?;
+    let report: Option<Value> = serde_json::from_slice(&output.stdout).ok();
+    let field = |key: &str| report.as_ref().and_then(|r| r.get(key)).cloned();
+    let (got_enabled, got_decider) = (field("enabled"), field("decidedBy"));
+    let ok = output.status.success()
+        && got_enabled == Some(Value::Bool(enabled))
+        && got_decider.as_ref().and_then(Value::as_str) == Some(decided_by);
+    println!(
+        "  pm why {id}: enabled {}, decidedBy {}  {}",
+        show_value(got_enabled.as_ref()),
+        show_value(got_decider.as_ref()),
+        if ok { "ok" } else { "MISMATCH" }
+    );
+    if !ok {
+        problems.push(format!(
+            "step {step}: pm why {id} --json (rc={}) says enabled {}, decidedBy {}; expected enabled {enabled}, decidedBy {decided_by}",
+            output.status.code().unwrap_or(-1),
+            show_value(got_enabled.as_ref()),
+            show_value(got_decider.as_ref()),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -491,50 +675,41 @@ fn scenario(world: &World) -> Result<Vec<String>> {
         "interop: pm writes, Claude Code {} reads",
         world.reference.version
     );
-    let steps: [&[&str]; 4] = [
-        &["marketplace", "add", "acme/market", "--json"],
-        &["install", "p1@market", "--scope", "user", "--json"],
-        &["install", "p2@market", "--scope", "project", "--json"],
-        &["install", "p3@market", "--scope", "local", "--json"],
-    ];
-    for args in steps {
-        let output = world.pm(args)?;
-        if args[0] == "marketplace" {
-            if !output.status.success() {
-                problems.push(format!("pm {} failed", args.join(" ")));
-            }
-        } else {
-            expect_ok("pm", args, &output, &mut problems);
-        }
+    let output = world.pm(&["marketplace", "add", "acme/market", "--json"])?;
+    if !output.status.success() {
+        problems.push("pm marketplace add acme/market --json failed".into());
     }
-    let pm_list = parse_listing("pm", &world.pm(&["list", "--json"])?)?;
-    let ref_list = parse_listing("reference", &world.reference(&["list", "--json"])?)?;
-    let mismatches = compare(
-        "1. after pm installs p1 (user), p2 (project), p3 (local): list --json",
-        &pm_list,
-        &ref_list,
-    );
-    if mismatches > 0 {
-        problems.push(format!("step 1: {mismatches} field(s) differ"));
+    for (id, scope) in INSTALLED {
+        let args = ["install", id, "--scope", scope, "--json"];
+        expect_ok("pm", &args, &world.pm(&args)?, Some(scope), &mut problems);
     }
-    for (id, scope) in [
-        ("p1@market", "user"),
-        ("p2@market", "project"),
-        ("p3@market", "local"),
-    ] {
-        if !pm_list.contains_key(&(id.to_string(), scope.to_string())) {
-            problems.push(format!(
-                "step 1: pm list --json does not show {id} at scope {scope}"
-            ));
-        }
-    }
-    if let Some((version, _, _)) = pm_list.get(&("p3@market".to_string(), "local".to_string())) {
-        let ok = version
+    let (pm_list, _) = cross_read(
+        world,
+        "1",
+        "after pm installs p1 (user), p2 (project), p3 (local)",
+        &Expect {
+            listed: &[
+                ("p1@market", "user", true),
+                ("p2@market", "project", true),
+                ("p3@market", "local", true),
+            ],
+            settings: &[
+                ("user", "p1@market", true),
+                ("project", "p2@market", true),
+                ("local", "p3@market", true),
+            ],
+        },
+        &mut problems,
+    )?;
+    if let Some(entry) = pm_list.get(&("p3@market".to_string(), "local".to_string())) {
+        let ok = entry
+            .version
             .as_str()
             .is_some_and(|v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_hexdigit()));
         if !ok {
             problems.push(format!(
-                "step 1: p3's version {version} is not the commit's first 12 hex digits"
+                "step 1: p3's version {} is not the commit's first 12 hex digits",
+                entry.version
             ));
         }
     }
@@ -555,41 +730,197 @@ fn scenario(world: &World) -> Result<Vec<String>> {
     }
     let args = ["install", "p4@market", "--json"];
     let output = world.reference(&args)?;
-    expect_ok("reference plugin", &args, &output, &mut problems);
-    let pm_list = parse_listing("pm", &world.pm(&["list", "--json"])?)?;
-    let ref_list = parse_listing("reference", &world.reference(&["list", "--json"])?)?;
-    let mismatches = compare(
-        "2. after the reference installs p4 (its default scope): list --json",
-        &pm_list,
-        &ref_list,
-    );
-    if mismatches > 0 {
-        problems.push(format!("step 2: {mismatches} field(s) differ"));
-    }
+    expect_ok("reference plugin", &args, &output, None, &mut problems);
+    let (pm_list, ref_list) = cross_read(
+        world,
+        "2",
+        "after the reference installs p4 (its default scope)",
+        &Expect {
+            listed: &[],
+            settings: &[],
+        },
+        &mut problems,
+    )?;
     if !pm_list.keys().any(|(id, _)| id == "p4@market") {
         problems.push("step 2: pm list --json does not show p4@market".into());
+    }
+    if !ref_list.keys().any(|(id, _)| id == "p4@market") {
+        problems.push("step 2: the reference's list --json does not show p4@market".into());
     }
 
     // 3. pm uninstalls what the reference installed; the reference no longer lists it.
     println!("\ninterop: pm uninstalls what Claude Code installed");
     let args = ["uninstall", "p4@market", "--json"];
     let output = world.pm(&args)?;
-    expect_ok("pm", &args, &output, &mut problems);
-    let pm_list = parse_listing("pm", &world.pm(&["list", "--json"])?)?;
-    let ref_list = parse_listing("reference", &world.reference(&["list", "--json"])?)?;
-    let mismatches = compare(
-        "3. after pm uninstall p4@market: list --json",
-        &pm_list,
-        &ref_list,
-    );
-    if mismatches > 0 {
-        problems.push(format!("step 3: {mismatches} field(s) differ"));
-    }
+    expect_ok("pm", &args, &output, None, &mut problems);
+    let (pm_list, ref_list) = cross_read(
+        world,
+        "3",
+        "after pm uninstall p4@market",
+        &Expect {
+            listed: &[],
+            settings: &[],
+        },
+        &mut problems,
+    )?;
     if ref_list.keys().any(|(id, _)| id == "p4@market") {
         problems.push("step 3: the reference still lists p4@market".into());
     }
     if pm_list.keys().any(|(id, _)| id == "p4@market") {
         problems.push("step 3: pm still lists p4@market".into());
     }
+
+    // 4. pm disables each plugin in its own scope (p1 by auto-detection); the reference reads.
+    println!(
+        "\ninterop: pm disables and enables in each scope, Claude Code {} reads",
+        world.reference.version
+    );
+    let runs: [(&[&str], &str); 3] = [
+        (&["disable", "p1@market", "--json"], "user"),
+        (
+            &["disable", "p2@market", "-s", "project", "--json"],
+            "project",
+        ),
+        (&["disable", "p3@market", "-s", "local", "--json"], "local"),
+    ];
+    for (args, scope) in runs {
+        expect_ok("pm", args, &world.pm(args)?, Some(scope), &mut problems);
+    }
+    cross_read(
+        world,
+        "4",
+        "after pm disable p1 (auto: user), p2 -s project, p3 -s local",
+        &Expect {
+            listed: &[
+                ("p1@market", "user", false),
+                ("p2@market", "project", false),
+                ("p3@market", "local", false),
+            ],
+            settings: &[
+                ("user", "p1@market", false),
+                ("project", "p2@market", false),
+                ("local", "p3@market", false),
+            ],
+        },
+        &mut problems,
+    )?;
+
+    // 5. pm enables each again at its scope.
+    for (id, scope) in INSTALLED {
+        let args = ["enable", id, "-s", scope, "--json"];
+        expect_ok("pm", &args, &world.pm(&args)?, Some(scope), &mut problems);
+    }
+    cross_read(
+        world,
+        "5",
+        "after pm enable p1 -s user, p2 -s project, p3 -s local",
+        &Expect {
+            listed: &[
+                ("p1@market", "user", true),
+                ("p2@market", "project", true),
+                ("p3@market", "local", true),
+            ],
+            settings: &[
+                ("user", "p1@market", true),
+                ("project", "p2@market", true),
+                ("local", "p3@market", true),
+            ],
+        },
+        &mut problems,
+    )?;
+
+    // 6. A cross-scope override: p1 (installed at user) disabled in the project settings, then
+    //    enabled again without -s (auto-detection picks project, where the entry now is).
+    let args = ["disable", "p1@market", "-s", "project", "--json"];
+    expect_ok(
+        "pm",
+        &args,
+        &world.pm(&args)?,
+        Some("project"),
+        &mut problems,
+    );
+    cross_read(
+        world,
+        "6a",
+        "after pm disable p1@market -s project (p1 installed at user)",
+        &Expect {
+            listed: &[("p1@market", "user", false)],
+            settings: &[("user", "p1@market", true), ("project", "p1@market", false)],
+        },
+        &mut problems,
+    )?;
+    expect_why(world, "6a", "p1@market", false, "project", &mut problems)?;
+    let args = ["enable", "p1@market", "--json"];
+    expect_ok(
+        "pm",
+        &args,
+        &world.pm(&args)?,
+        Some("project"),
+        &mut problems,
+    );
+    cross_read(
+        world,
+        "6b",
+        "after pm enable p1@market (auto-detected: project)",
+        &Expect {
+            listed: &[("p1@market", "user", true)],
+            settings: &[("user", "p1@market", true), ("project", "p1@market", true)],
+        },
+        &mut problems,
+    )?;
+    expect_why(world, "6b", "p1@market", true, "project", &mut problems)?;
+
+    // 7. The reverse: the reference disables and enables p2 in the project settings; pm reads.
+    println!(
+        "\ninterop: Claude Code {} disables and enables, pm reads",
+        world.reference.version
+    );
+    let args = ["disable", "p2@market", "--scope", "project", "--json"];
+    let output = world.reference(&args)?;
+    expect_ok(
+        "reference plugin",
+        &args,
+        &output,
+        Some("project"),
+        &mut problems,
+    );
+    cross_read(
+        world,
+        "7a",
+        "after reference plugin disable p2@market --scope project",
+        &Expect {
+            listed: &[("p2@market", "project", false)],
+            settings: &[("project", "p2@market", false)],
+        },
+        &mut problems,
+    )?;
+    expect_why(world, "7a", "p2@market", false, "project", &mut problems)?;
+    let args = ["enable", "p2@market", "--scope", "project", "--json"];
+    let output = world.reference(&args)?;
+    expect_ok(
+        "reference plugin",
+        &args,
+        &output,
+        Some("project"),
+        &mut problems,
+    );
+    cross_read(
+        world,
+        "7b",
+        "after reference plugin enable p2@market --scope project",
+        &Expect {
+            listed: &[("p2@market", "project", true)],
+            settings: &[("project", "p2@market", true)],
+        },
+        &mut problems,
+    )?;
+    expect_why(world, "7b", "p2@market", true, "project", &mut problems)?;
     Ok(problems)
 }
+
+/// The plugins pm installs in step 1, each in its own scope.
+const INSTALLED: [(&str, &str); 3] = [
+    ("p1@market", "user"),
+    ("p2@market", "project"),
+    ("p3@market", "local"),
+];
