@@ -11,3 +11,4 @@ mod managed;
 mod settings_fidelity;
 mod support;
 mod toggle;
+mod update;

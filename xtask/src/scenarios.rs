@@ -107,14 +107,6 @@ const KNOWN: &[Known] = &[
         scenario: "*",
         section: "",
         cascade: false,
-        detail: "reference command=\"update\"",
-        why: Why::NotImplemented("update", 4),
-        reason: "`update` is not implemented",
-    },
-    Known {
-        scenario: "*",
-        section: "",
-        cascade: false,
         detail: "reference command=\"prune\"",
         why: Why::NotImplemented("prune", 4),
         reason: "`prune` is not implemented",
@@ -142,15 +134,6 @@ const KNOWN: &[Known] = &[
         detail: "reference command=\"validate\"",
         why: Why::NotImplemented("validate", 5),
         reason: "`validate` is not implemented",
-    },
-    // ---- state left different by a command pm does not implement yet
-    Known {
-        scenario: "16",
-        section: "== plugin update (marketplace not refreshed yet)",
-        cascade: true,
-        detail: "installed_plugins.json",
-        why: Why::NotImplemented("update", 4),
-        reason: "`update` did not move the record to the new version",
     },
     // ---- deliberate differences (DEVIATIONS.md)
     Known {

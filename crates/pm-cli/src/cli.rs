@@ -44,6 +44,9 @@ pub enum Command {
     /// Uninstall a plugin
     #[command(alias = "remove")]
     Uninstall(UninstallArgs),
+    /// Update an installed plugin to the version its marketplace offers now (refreshing the
+    /// marketplace first unless it was refreshed in the last 30 s)
+    Update(UpdateArgs),
     /// List installed plugins
     #[command(alias = "ls")]
     List(ListArgs),
@@ -125,6 +128,20 @@ pub struct UninstallArgs {
     /// Keep the plugin's data directory
     #[arg(long)]
     pub keep_data: bool,
+}
+
+/// `pm update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// plugin or plugin@marketplace
+    pub plugin: String,
+    /// Record to update: user, project, local or managed (default: the one scope that has the
+    /// plugin here)
+    #[arg(short, long)]
+    pub scope: Option<String>,
+    /// Do not refresh the marketplace: use the copy on disk
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `pm list`.

@@ -42,6 +42,14 @@ pub fn cache_dir_name(version: &str) -> String {
     }
 }
 
+/// Whether going from version `old` to `new` is a downgrade: both parse as semver (a leading `v`
+/// allowed) and `new` is lower. Versions that are not semver are never called a downgrade.
+pub fn is_downgrade(old: &str, new: &str) -> bool {
+    let parse =
+        |v: &str| semver::Version::parse(v.trim().strip_prefix('v').unwrap_or(v.trim())).ok();
+    matches!((parse(old), parse(new)), (Some(old), Some(new)) if new < old)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +68,17 @@ mod tests {
             resolve_version(Some("not-semver!"), None, None),
             "not-semver!"
         );
+    }
+
+    #[test]
+    fn downgrades() {
+        assert!(is_downgrade("2.0.0", "0.5.0"));
+        assert!(is_downgrade("1.1.0", "1.1.0-beta.1"));
+        assert!(is_downgrade("v1.2.0", "1.1.9"));
+        assert!(!is_downgrade("1.0.0", "1.0.1"));
+        assert!(!is_downgrade("1.0.0", "1.0.0"));
+        assert!(!is_downgrade("1.0.0", "unknown"));
+        assert!(!is_downgrade("0123456789ab", "abcdef012345"));
     }
 
     #[test]

@@ -186,6 +186,28 @@ pub enum Error {
         actual: String,
         scope: Scope,
     },
+    /// Installed, but only by project or local records of other directories (`elsewhere`:
+    /// scope and `projectPath` of each).
+    #[error("Plugin `{id}` is not installed for `{cwd}`: {}", elsewhere_list(.elsewhere))]
+    NotInstalledHere {
+        id: String,
+        cwd: String,
+        elsewhere: Vec<(Scope, String)>,
+    },
+    /// `update --offline` of a plugin whose source is a git repository of its own: finding its
+    /// latest version needs the network.
+    #[error(
+        "Cannot check `{id}` for updates offline: its source is a {kind} repository of its own"
+    )]
+    Offline { id: String, kind: String },
+}
+
+fn elsewhere_list(elsewhere: &[(Scope, String)]) -> String {
+    let places: Vec<String> = elsewhere
+        .iter()
+        .map(|(scope, path)| format!("{scope} scope in `{path}`"))
+        .collect();
+    format!("it is installed at {}", places.join(", "))
 }
 
 fn blocked_message(label: &str, host: Option<&str>, allowed: Option<&[String]>) -> String {
@@ -290,6 +312,8 @@ impl Error {
             Error::SourceBlocked { .. } => "source_blocked_by_policy",
             Error::ManagedForcedOn(_) => "managed_settings_override",
             Error::DeclaredNameMismatch { .. } => "declared",
+            Error::NotInstalledHere { .. } => "not_installed_at_scope",
+            Error::Offline { .. } => "error_network",
         }
     }
 
@@ -317,6 +341,8 @@ impl Error {
             )),
             Error::SourceBlocked { .. } => Some("managed settings (`strictKnownMarketplaces`, `blockedMarketplaces`) decide which marketplaces may be added; ask your administrator".into()),
             Error::DeclaredNameMismatch { declared, scope, .. } => Some(format!("fix `extraKnownMarketplaces.{declared}` in {scope} settings, or add the marketplace with `pm marketplace add <source>`")),
+            Error::NotInstalledHere { elsewhere, .. } => elsewhere.first().map(|(_, path)| format!("run the command in `{path}`")),
+            Error::Offline { .. } => Some("run it again without `--offline`".into()),
             _ => None,
         }
     }

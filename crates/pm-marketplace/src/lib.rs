@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod reporter;
 pub mod store;
 pub mod toggle;
+pub mod update;
 pub mod why;
 
 pub use environment::Environment;

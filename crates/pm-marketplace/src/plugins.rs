@@ -157,7 +157,7 @@ fn read_plugin_manifest(plugin_dir: &Path) -> Result<Option<PluginManifest>> {
 
 /// Copies `plugin_dir` into `<cache>/<marketplace>/<plugin>/<version>` through a staging
 /// directory and a rename; an existing complete directory is reused.
-fn place_in_cache(
+pub(crate) fn place_in_cache(
     env: &Environment,
     id: &PluginId,
     plugin_dir: &Path,
@@ -212,11 +212,32 @@ fn place_in_cache(
     Ok((install_path, report))
 }
 
-fn materialize(
+/// A plugin's files located and its version resolved, not yet in the cache: the directory to
+/// copy (inside the marketplace, or a clone in a temporary directory that lives as long as this
+/// value) and the boundary links may not leave.
+pub(crate) struct Prepared {
+    /// The resolved version (plugin.json → entry → 12 hex of the commit → `unknown`).
+    pub version: String,
+    /// The commit the files come from (40 hex), when they come from git.
+    pub commit: Option<String>,
+    /// The plugin's directory.
+    pub plugin_dir: PathBuf,
+    /// The directory links inside the plugin may not leave.
+    pub boundary: PathBuf,
+    /// For directory marketplaces: the folder Claude Code loads the plugin from.
+    pub in_place: Option<PathBuf>,
+    /// The temporary clone of a git plugin source, removed on drop.
+    _clone: Option<marketplaces::TempClone>,
+}
+
+/// Locates `candidate`'s files and resolves its version (step 4 of an install; what an update
+/// compares): the directory inside the marketplace for a relative source, a clone into a
+/// temporary directory inside the plugin's cache directory for `github`/`url` sources.
+pub(crate) fn prepare(
     env: &Environment,
     candidate: &Candidate,
     reporter: &dyn Reporter,
-) -> Result<Materialized> {
+) -> Result<Prepared> {
     let id = &candidate.id;
     if !is_safe_path_component(&id.name) || !is_safe_path_component(&id.marketplace) {
         return Err(Error::SourceEscapes {
@@ -244,18 +265,18 @@ fn materialize(
                 candidate.entry.version.as_deref(),
                 commit.as_deref(),
             );
-            let (install_path, copy) = place_in_cache(env, id, &plugin_dir, &root, &version)?;
             let in_place = matches!(
                 candidate.marketplace.source,
                 MarketplaceSource::Directory { .. }
             )
             .then(|| plugin_dir.clone());
-            Ok(Materialized {
+            Ok(Prepared {
                 version,
-                install_path,
                 commit,
+                plugin_dir,
+                boundary: root,
                 in_place,
-                copy,
+                _clone: None,
             })
         }
         PluginSource::Github {
@@ -297,20 +318,19 @@ fn materialize(
                 .join(&id.marketplace)
                 .join(&id.name);
             let cloned = marketplaces::clone_into_temp(env, &source, &plugin_cache, reporter)?;
-            let (clone, head) = (&cloned.path, cloned.head.clone());
-            let manifest = read_plugin_manifest(clone)?;
+            let manifest = read_plugin_manifest(&cloned.path)?;
             let version = resolve_version(
                 manifest.as_ref().and_then(|m| m.version.as_deref()),
                 candidate.entry.version.as_deref(),
-                Some(&head),
+                Some(&cloned.head),
             );
-            let (install_path, copy) = place_in_cache(env, id, clone, clone, &version)?;
-            Ok(Materialized {
+            Ok(Prepared {
                 version,
-                install_path,
-                commit: Some(head),
+                commit: Some(cloned.head.clone()),
+                plugin_dir: cloned.path.clone(),
+                boundary: cloned.path.clone(),
                 in_place: None,
-                copy,
+                _clone: Some(cloned),
             })
         }
         PluginSource::Invalid { reason, kind, .. } => Err(Error::EntryInvalid {
@@ -323,6 +343,37 @@ fn materialize(
             kind: other.kind().to_string(),
         }),
     }
+}
+
+/// Whether updating `candidate` needs the network: its source is a git repository of its own
+/// (the marketplace's files are on disk).
+pub(crate) fn needs_fetch(candidate: &Candidate) -> bool {
+    matches!(
+        candidate.entry.source,
+        PluginSource::Github { .. } | PluginSource::Url { .. }
+    )
+}
+
+fn materialize(
+    env: &Environment,
+    candidate: &Candidate,
+    reporter: &dyn Reporter,
+) -> Result<Materialized> {
+    let prepared = prepare(env, candidate, reporter)?;
+    let (install_path, copy) = place_in_cache(
+        env,
+        &candidate.id,
+        &prepared.plugin_dir,
+        &prepared.boundary,
+        &prepared.version,
+    )?;
+    Ok(Materialized {
+        version: prepared.version,
+        install_path,
+        commit: prepared.commit,
+        in_place: prepared.in_place,
+        copy,
+    })
 }
 
 /// `pm install`: resolve, copy into the cache (staging + rename), record the install and
@@ -522,6 +573,16 @@ pub fn resolve_installed(env: &Environment, plugin: &PluginRef) -> Result<Plugin
     }
 }
 
+/// The scopes of the records that apply in `project_path`: user and managed records, and project
+/// and local records whose `projectPath` is `project_path`; in record order.
+pub(crate) fn scopes_here(records: &[InstallRecord], project_path: &str) -> Vec<Scope> {
+    records
+        .iter()
+        .filter(|r| !r.scope.has_project_path() || r.project_path.as_deref() == Some(project_path))
+        .map(|r| r.scope)
+        .collect()
+}
+
 /// `pm uninstall`: removes one install record and its `enabledPlugins` entry; marks the
 /// cache directory `.orphaned_at` when no record uses it; deletes the data directory when
 /// the last record goes, unless `keep_data`. Without `scope`, the one scope that has the
@@ -570,13 +631,7 @@ pub fn uninstall(
     if records.is_empty() {
         return Err(Error::NotInstalled(id_text));
     }
-    let here: Vec<Scope> = records
-        .iter()
-        .filter(|r| {
-            !r.scope.has_project_path() || r.project_path.as_deref() == Some(project_path.as_str())
-        })
-        .map(|r| r.scope)
-        .collect();
+    let here = scopes_here(&records, &project_path);
     // A `managed` record is the administrator's: never suggested, never removed.
     let editable_here: Vec<Scope> = here
         .iter()

@@ -6,6 +6,7 @@ mod list;
 mod marketplace;
 mod toggle;
 mod uninstall;
+mod update;
 mod why;
 
 use crate::cli::{Cli, Command, MarketplaceCommand};
@@ -36,6 +37,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Install(args) => install::run(&env, printer, args),
         Command::Uninstall(args) => uninstall::run(&env, printer, args),
+        Command::Update(args) => update::run(&env, printer, args),
         Command::List(args) => list::run(&env, printer, args),
         Command::Enable(args) => toggle::enable(&env, printer, args),
         Command::Disable(args) => toggle::disable(&env, printer, args),
