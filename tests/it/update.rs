@@ -674,3 +674,304 @@ fn failures_change_nothing() {
     assert_eq!(line["pluginId"], "p1@mk1");
     assert_eq!(only_record(&ctx, "p1@mk1")["version"], "1.0.0");
 }
+
+// ---- update --all ------------------------------------------------------------------------------
+
+/// Every JSON line on stdout, parsed.
+#[track_caller]
+fn json_lines(out: &Run) -> Vec<Value> {
+    out.stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{out}"))
+        })
+        .collect()
+}
+
+/// The line of `id` at `scope` among `lines`.
+#[track_caller]
+fn line_of<'a>(lines: &'a [Value], id: &str, scope: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["pluginId"] == id && l["scope"] == scope)
+        .unwrap_or_else(|| panic!("no line for {id} at {scope}: {lines:?}"))
+}
+
+/// A git marketplace `name` (`p1` 1.0.0 in plugin.json, `p2` 0.5.0 in the entry) published as
+/// `acme/<name>` and added. Returns its source work tree.
+fn add_git_marketplace(ctx: &TestContext, name: &str) -> PathBuf {
+    let src = ctx.simple_marketplace(&format!("src-{name}"), name);
+    ctx.publish(&src, &format!("acme/{name}"));
+    ctx.ok(&["marketplace", "add", &format!("acme/{name}")]);
+    src
+}
+
+#[test]
+fn update_all_goes_through_every_marketplace_and_scope_that_applies_here() {
+    let mut ctx = TestContext::new();
+    ctx.github_over_http();
+    let g1 = add_git_marketplace(&ctx, "g1");
+    let g2 = add_git_marketplace(&ctx, "g2");
+    let g3 = add_git_marketplace(&ctx, "g3");
+    let (market, other) = (ctx.simple_marketplace("m1", "mk1"), ctx.root.join("other"));
+    ctx.ok(&["marketplace", "add", &s(&market)]);
+    fs_err::create_dir_all(&other).expect("mkdir");
+    ctx.ok(&["install", "p1@g1"]);
+    ctx.ok(&["install", "p2@g1", "--scope", "project"]);
+    ctx.ok(&["install", "p1@g2", "--scope", "local"]);
+    ctx.ok(&["install", "p1@g3"]);
+    ctx.ok(&["install", "p1@mk1"]);
+    // Another directory's record does not apply here: --all leaves it alone.
+    ctx.ok_in(&other, &["install", "p2@g2", "--scope", "project"]);
+    let other_record = record_at(&ctx, "p2@g2", "project", Some(&other));
+
+    // g1's p1 and g2's p1 get new versions; g3 drops p1 (that update fails); p2@g1 and p1@mk1
+    // stay as they are.
+    set_version(&g1.join("plugins/p1"), "1.1.0");
+    ctx.publish(&g1, "acme/g1");
+    set_version(&g2.join("plugins/p1"), "2.0.0");
+    write_file(&g2.join("plugins/p2/commands/extra.md"), "extra\n");
+    ctx.publish(&g2, "acme/g2");
+    write_marketplace(
+        &g3,
+        "g3",
+        json!([{"name": "p2", "source": "./plugins/p2", "version": "0.5.0"}]),
+    );
+    ctx.publish(&g3, "acme/g3");
+    for name in ["g1", "g2", "g3"] {
+        age_marketplace(&ctx, name);
+    }
+
+    let out = ctx.run(&["update", "--all", "--json"]);
+    out.assert_fails(1);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 6, "5 records and a summary\n{out}");
+    for line in &lines[..5] {
+        assert_eq!(line["command"], "update", "{line}");
+        assert_eq!(line["plugin"], line["pluginId"], "{line}");
+    }
+    let p1g1 = line_of(&lines, "p1@g1", "user");
+    assert_eq!(p1g1["outcome"], "ok");
+    assert_eq!(p1g1["updateOutcome"], "updated");
+    assert_eq!(p1g1["oldVersion"], "1.0.0");
+    assert_eq!(p1g1["newVersion"], "1.1.0");
+    assert_eq!(p1g1["marketplaceRefresh"], "refreshed");
+    let p2g1 = line_of(&lines, "p2@g1", "project");
+    assert_eq!(p2g1["updateOutcome"], "up_to_date", "{p2g1}");
+    assert_eq!(p2g1["projectPath"], Value::from(s(&ctx.project)));
+    let p1g2 = line_of(&lines, "p1@g2", "local");
+    assert_eq!(p1g2["updateOutcome"], "updated", "{p1g2}");
+    assert_eq!(p1g2["newVersion"], "2.0.0");
+    let p1g3 = line_of(&lines, "p1@g3", "user");
+    assert_eq!(p1g3["outcome"], "failed", "{p1g3}");
+    assert_eq!(p1g3["failureCode"], "not_found", "{p1g3}");
+    let p1mk1 = line_of(&lines, "p1@mk1", "user");
+    assert_eq!(p1mk1["updateOutcome"], "up_to_date");
+    assert_eq!(p1mk1["marketplaceRefresh"], "read_in_place");
+    assert_eq!(
+        lines[5],
+        json!({
+            "command": "update",
+            "all": true,
+            "outcome": "failed",
+            "updated": 2,
+            "upToDate": 2,
+            "failed": 1,
+            "message": "Updated 2, up to date 2, failed 1"
+        })
+    );
+    out.stderr_has(&[
+        "Updated p1@g1 1.0.0 → 1.1.0 (scope: user)",
+        "Updated p1@g2 1.0.0 → 2.0.0",
+        "error: p1@g3 (user): Plugin `p1` not found in marketplace `g3`",
+        "Updated 2, up to date 2, failed 1",
+    ]);
+
+    // Each marketplace was refreshed once; the records moved.
+    for name in ["g1", "g2", "g3"] {
+        assert_ne!(
+            ctx.known()[name]["lastUpdated"],
+            "2020-01-01T00:00:00.000Z",
+            "{name}"
+        );
+    }
+    assert_eq!(record_at(&ctx, "p1@g1", "user", None)["version"], "1.1.0");
+    assert_eq!(
+        record_at(&ctx, "p1@g2", "local", Some(&ctx.project))["version"],
+        "2.0.0"
+    );
+    assert_eq!(record_at(&ctx, "p1@g3", "user", None)["version"], "1.0.0");
+    assert_eq!(
+        record_at(&ctx, "p2@g2", "project", Some(&other)),
+        other_record
+    );
+
+    // Without --json: the updated plugins and the summary on stderr, nothing on stdout.
+    let out = ctx.fails(&["update", "--all"], 1);
+    assert!(out.stdout.is_empty(), "{out}");
+    out.stderr_has(&["Updated 0, up to date 4, failed 1"]);
+
+    // --scope keeps only that scope's records; all of them up to date: exit 0.
+    let out = ctx.ok(&["update", "--all", "--scope", "local", "--json"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0]["pluginId"], "p1@g2");
+    assert_eq!(lines[1]["outcome"], "ok");
+    assert_eq!(lines[1]["upToDate"], 1);
+}
+
+#[test]
+fn update_all_with_nothing_installed_is_a_summary() {
+    let ctx = TestContext::new();
+    let out = ctx.ok(&["update", "--all", "--json"]);
+    assert_eq!(
+        out.json(),
+        json!({
+            "command": "update",
+            "all": true,
+            "outcome": "ok",
+            "updated": 0,
+            "upToDate": 0,
+            "failed": 0,
+            "message": "Updated 0, up to date 0, failed 0"
+        })
+    );
+    // A plugin and --all together is a usage error, and so is neither.
+    ctx.fails(&["update", "p1@mk1", "--all"], 2);
+    ctx.fails(&["update"], 2);
+    ctx.fails(&["update", "--dry-run"], 2);
+}
+
+#[test]
+fn update_all_dry_run_fetches_and_writes_nothing() {
+    let mut ctx = TestContext::new();
+    ctx.github_over_http();
+    let src = add_git_marketplace(&ctx, "gm");
+    ctx.ok(&["install", "p1@gm"]);
+    ctx.ok(&["install", "p2@gm"]);
+    let clone_head = rev_parse(&ctx.marketplaces().join("gm"), "HEAD");
+
+    // p1: a new version; p2: new content under the same version (DEVIATIONS 11).
+    set_version(&src.join("plugins/p1"), "1.1.0");
+    write_file(&src.join("plugins/p2/commands/hello.md"), "new content\n");
+    let bare = ctx.publish(&src, "acme/gm");
+    age_marketplace(&ctx, "gm");
+
+    let before = ctx.snapshot();
+    let out = ctx.run(&["update", "--all", "--dry-run", "--json"]);
+    out.assert_ok();
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{out}");
+    let p1 = line_of(&lines, "p1@gm", "user");
+    assert_eq!(p1["updateOutcome"], "updated", "{p1}");
+    assert_eq!(p1["dryRun"], true);
+    assert_eq!(p1["oldVersion"], "1.0.0");
+    assert_eq!(p1["newVersion"], "1.1.0");
+    assert_eq!(p1["marketplaceRefresh"], "fetched");
+    assert_eq!(
+        p1["installPath"],
+        Value::from(s(&ctx.cache().join("gm/p1/1.1.0")))
+    );
+    assert_eq!(
+        p1["message"],
+        "Would update p1@gm 1.0.0 → 1.1.0 (scope: user)"
+    );
+    let p2 = line_of(&lines, "p2@gm", "user");
+    assert_eq!(p2["updateOutcome"], "updated", "{p2}");
+    assert_eq!(p2["contentChanged"], true, "{p2}");
+    assert_eq!(
+        lines[2],
+        json!({
+            "command": "update",
+            "all": true,
+            "outcome": "ok",
+            "updated": 2,
+            "upToDate": 0,
+            "failed": 0,
+            "message": "Would update 2, up to date 0, failed 0",
+            "dryRun": true
+        })
+    );
+    // Nothing under the test root changed: no state, no settings, no cache, no clone.
+    assert_same_tree(&before, &ctx.snapshot());
+    assert_eq!(
+        rev_parse(&ctx.marketplaces().join("gm"), "HEAD"),
+        clone_head
+    );
+
+    // One plugin's dry run says the same.
+    let out = ctx.run(&["update", "p1@gm", "--dry-run", "--json"]);
+    out.assert_ok();
+    let line = out.json();
+    assert_eq!(line["plugin"], "p1@gm", "{out}");
+    assert_eq!(line["dryRun"], true, "{out}");
+    assert_eq!(line["newVersion"], "1.1.0", "{out}");
+    out.stderr_has(&["Would update p1@gm 1.0.0 → 1.1.0 (scope: user)"]);
+    assert_same_tree(&before, &ctx.snapshot());
+
+    // The real run does what the dry run said.
+    let out = ctx.run(&["update", "--all", "--json"]);
+    out.assert_ok();
+    let lines = json_lines(&out);
+    assert_eq!(line_of(&lines, "p1@gm", "user")["newVersion"], "1.1.0");
+    assert_eq!(line_of(&lines, "p2@gm", "user")["contentChanged"], true);
+    assert_eq!(lines[2]["updated"], 2, "{out}");
+    assert_eq!(
+        rev_parse(&ctx.marketplaces().join("gm"), "HEAD"),
+        rev_parse(&bare, "HEAD")
+    );
+    // And a dry run now finds nothing to do.
+    let out = ctx.ok(&["update", "--all", "--dry-run"]);
+    out.stderr_has(&["Would update 0, up to date 2, failed 0"]);
+}
+
+#[test]
+fn update_all_offline_never_contacts_the_remotes() {
+    let ctx = TestContext::new();
+    ctx.github_over_files();
+    let a = add_git_marketplace(&ctx, "ga");
+    let b = add_git_marketplace(&ctx, "gb");
+    for id in ["p1@ga", "p2@ga", "p1@gb"] {
+        ctx.ok(&["install", id]);
+    }
+    // New versions upstream, then the upstream repositories disappear.
+    set_version(&a.join("plugins/p1"), "9.0.0");
+    ctx.publish(&a, "acme/ga");
+    set_version(&b.join("plugins/p1"), "9.0.0");
+    ctx.publish(&b, "acme/gb");
+    fs_err::remove_dir_all(ctx.gh.join("acme")).expect("rm");
+    age_marketplace(&ctx, "ga");
+    age_marketplace(&ctx, "gb");
+
+    let known_before = ctx.known();
+    let before = ctx.snapshot();
+    let out = ctx.run(&["update", "--all", "--offline", "--json"]);
+    out.assert_ok();
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4, "{out}");
+    for line in &lines[..3] {
+        assert_eq!(line["updateOutcome"], "up_to_date", "{line}");
+        assert_eq!(line["marketplaceRefresh"], "offline", "{line}");
+        assert_eq!(line["newVersion"], line["oldVersion"], "{line}");
+    }
+    assert_eq!(lines[3]["upToDate"], 3, "{out}");
+    assert!(!out.stderr.contains("warning"), "{out}");
+    assert_eq!(ctx.known(), known_before, "lastUpdated is not touched");
+    assert_same_tree(&before, &ctx.snapshot());
+    // outdated --offline compares with the clones too: nothing outdated, exit 0.
+    let out = ctx.ok(&["outdated", "--offline", "--json"]);
+    assert_eq!(out.json()["outdated"], 0, "{out}");
+
+    // Online, the refresh fails and each marketplace's copy on disk is used, with a warning.
+    let out = ctx.run(&["update", "--all", "--json"]);
+    out.assert_ok();
+    let lines = json_lines(&out);
+    for line in &lines[..3] {
+        assert_eq!(line["marketplaceRefresh"], "failed", "{line}");
+        assert_eq!(line["updateOutcome"], "up_to_date", "{line}");
+    }
+    out.stderr_has(&[
+        "warning: could not refresh marketplace `ga`",
+        "warning: could not refresh marketplace `gb`",
+    ]);
+}

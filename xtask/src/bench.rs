@@ -37,6 +37,16 @@ struct Options {
     check: bool,
     reference_plugins: usize,
     keep: bool,
+    world: World,
+}
+
+/// Which world to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum World {
+    /// A directory marketplace: install and `list --json` (the default).
+    Default,
+    /// Git marketplaces on a fake GitHub: `update --all` (see [`run_update_world`]).
+    Update,
 }
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -44,6 +54,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         check: false,
         reference_plugins: INSTALLED,
         keep: false,
+        world: World::Default,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -65,13 +76,18 @@ fn parse_options(args: &[String]) -> Result<Options> {
             }
             "--world" => {
                 let value = iter.next().map(String::as_str).unwrap_or("");
-                bail!(
-                    "--world {value}: only the default world exists yet (see docs/benchmarks.md)"
-                );
+                options.world = match value {
+                    "default" | "install" => World::Default,
+                    "update" => World::Update,
+                    _ => bail!(
+                        "--world {value:?}: the worlds are `default` and `update` (see docs/benchmarks.md)"
+                    ),
+                };
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo xtask bench [--check] [--reference-plugins N | --no-reference] [--keep]\n\
+                    "usage: cargo xtask bench [--world default|update] [--check] [--reference-plugins N | --no-reference] [--keep]\n\
+                     \n  --world update          git marketplaces on a fake GitHub: `pm update --all` of {UPDATE_PLUGINS} plugins\
                      \n  --check                 exit 1 when a target is missed\
                      \n  --reference-plugins N   plugins the reference installs (default {INSTALLED}; 0 = skip it)\
                      \n  --no-reference          same as --reference-plugins 0\
@@ -361,6 +377,9 @@ fn cpu_description() -> String {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = parse_options(args)?;
+    if options.world == World::Update {
+        return run_update_world(&options);
+    }
     eprintln!("bench: building pm (release)…");
     let pm = build_pm(true)?;
     let dir = throwaway_dir("pm-bench")?;
@@ -659,4 +678,485 @@ fn print_report(
         }
     );
     failed
+}
+
+// ---- --world update ----------------------------------------------------------------------------
+
+/// Plugins installed in the update world (the issue's number), spread over the marketplaces.
+const UPDATE_PLUGINS: usize = 30;
+/// Git marketplaces (`acme/market-1` … `acme/market-5`) on the fake GitHub.
+const UPDATE_MARKETS: usize = 5;
+/// Timed `pm update --all` runs, each after a new version of every plugin was published.
+const UPDATE_ROUNDS: usize = 7;
+/// The issue's target: `pm update --all` at most this many times the parallel shallow clones.
+const TARGET_UPDATE_RATIO: f64 = 1.3;
+
+/// Stops the fake GitHub's HTTP daemon (started by `bench-world`) when dropped.
+struct FakeGithub {
+    tool: PathBuf,
+    home: PathBuf,
+}
+
+impl FakeGithub {
+    /// `fake-github publish SRC acme/<repo>`: commits `src` and force-pushes it.
+    fn publish(&self, src: &Path, slug: &str) -> Result<()> {
+        let output = Command::new(&self.tool)
+            .args(["publish"])
+            .arg(src)
+            .arg(slug)
+            .env("HOME", &self.home)
+            .output()
+            .context("running fake-github publish")?;
+        if !output.status.success() {
+            bail!(
+                "fake-github publish {slug} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        // Kills the daemon by the pid `serve` recorded, nothing else.
+        let _ = Command::new(&self.tool)
+            .arg("stop")
+            .env("HOME", &self.home)
+            .output();
+    }
+}
+
+/// Writes version `1.<round>.<i>` into every plugin of every marketplace source and changes a
+/// command, then publishes each marketplace.
+fn publish_new_versions(github: &FakeGithub, world: &Path, round: usize) -> Result<()> {
+    let per = UPDATE_PLUGINS / UPDATE_MARKETS;
+    for k in 1..=UPDATE_MARKETS {
+        let src = world.join("src").join(format!("market-{k}"));
+        for i in 1..=per {
+            let name = format!("p{k}-{i}");
+            let dir = src.join("plugins").join(&name);
+            let manifest = dir.join(".claude-plugin/plugin.json");
+            let mut value: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(&manifest)
+                    .with_context(|| format!("reading {}", manifest.display()))?,
+            )?;
+            value["version"] = format!("1.{round}.{i}").into();
+            std::fs::write(&manifest, serde_json::to_string(&value)? + "\n")?;
+            std::fs::write(
+                dir.join("commands/one.md"),
+                format!("---\ndescription: Command one\n---\nRun one (round {round}).\n"),
+            )?;
+        }
+        github.publish(&src, &format!("acme/market-{k}"))?;
+    }
+    Ok(())
+}
+
+/// Sets every marketplace's `lastUpdated` in `known` far in the past, so that the next update
+/// refreshes it (both pm and the reference skip marketplaces refreshed in the last 30 s).
+fn age_marketplaces(known: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(known).with_context(|| format!("reading {}", known.display()))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)?;
+    if let Some(map) = value.as_object_mut() {
+        for entry in map.values_mut() {
+            entry["lastUpdated"] = "2020-01-01T00:00:00.000Z".into();
+        }
+    }
+    std::fs::write(known, serde_json::to_string_pretty(&value)? + "\n")?;
+    Ok(())
+}
+
+/// The ids of the world's git plugins: `p<k>-<i>@market-<k>`.
+fn update_world_ids() -> Vec<String> {
+    let per = UPDATE_PLUGINS / UPDATE_MARKETS;
+    (1..=UPDATE_MARKETS)
+        .flat_map(|k| (1..=per).map(move |i| format!("p{k}-{i}@market-{k}")))
+        .collect()
+}
+
+/// `git clone --depth 1` of the five marketplaces, all at once (the baseline): wall time until
+/// the last one finished.
+fn parallel_shallow_clones(home: &Path, into: &Path) -> Result<Duration> {
+    std::fs::create_dir_all(into)?;
+    let start = Instant::now();
+    let mut children = Vec::new();
+    for k in 1..=UPDATE_MARKETS {
+        let child = Command::new("git")
+            .args(["clone", "--quiet", "--depth", "1"])
+            .arg(format!("https://github.com/acme/market-{k}.git"))
+            .arg(into.join(format!("market-{k}")))
+            .env("HOME", home)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running git clone")?;
+        children.push(child);
+    }
+    let mut failures = Vec::new();
+    for child in children {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            failures.push(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+    }
+    let elapsed = start.elapsed();
+    if !failures.is_empty() {
+        bail!("git clone --depth 1 failed: {}", failures.join("; "));
+    }
+    Ok(elapsed)
+}
+
+/// What the update world measured.
+struct UpdateMeasured {
+    pm_rounds: Vec<Duration>,
+    clone_rounds: Vec<Duration>,
+    pm_noop: Option<Duration>,
+    reference: std::result::Result<(String, Duration, usize), String>,
+}
+
+/// `cargo xtask bench --world update`: `../shared/tools/bench-world` builds a fake GitHub over
+/// smart HTTP with five git marketplaces of six plugins each; pm installs the 30 plugins, a new
+/// version of every plugin is published, and `pm update --all` is timed against cloning the
+/// five repositories in parallel with `git clone --depth 1`, round after round. The reference
+/// (when available) installs the same 30 plugins and updates them one by one with
+/// `claude plugin update <id>` (it has no `--all`), once, reported.
+fn run_update_world(options: &Options) -> Result<()> {
+    let tools = crate::interop::shared_tools_dir();
+    let bench_world = tools.join("bench-world");
+    if !bench_world.exists() {
+        bail!(
+            "{} does not exist: the update world needs it",
+            bench_world.display()
+        );
+    }
+    eprintln!("bench: building pm (release)…");
+    let pm = build_pm(true)?;
+    let dir = throwaway_dir("pm-bench-update")?;
+    eprintln!("bench: throwaway directory {}", dir.display());
+    let world = dir.join("world");
+    eprintln!(
+        "bench: {} {} {UPDATE_PLUGINS} {UPDATE_MARKETS}",
+        bench_world.display(),
+        world.display()
+    );
+    let output = Command::new(&bench_world)
+        .arg(&world)
+        .arg(UPDATE_PLUGINS.to_string())
+        .arg(UPDATE_MARKETS.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running bench-world")?;
+    let home = world.join("home");
+    let github = FakeGithub {
+        tool: tools.join("fake-github"),
+        home: home.clone(),
+    };
+    if !output.status.success() {
+        bail!(
+            "bench-world failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    eprintln!("bench: {}", String::from_utf8_lossy(&output.stdout).trim());
+    let result = measure_update_world(options, &pm, &dir, &world, &github);
+    drop(github);
+    let measured = result?;
+    let failed = print_update_report(&measured);
+    if options.keep {
+        eprintln!("bench: kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if failed && options.check {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn measure_update_world(
+    options: &Options,
+    pm: &Path,
+    dir: &Path,
+    world: &Path,
+    github: &FakeGithub,
+) -> Result<UpdateMeasured> {
+    let home = world.join("home");
+    let ids = update_world_ids();
+    // pm: the world's HOME (its .gitconfig points github.com at the fake GitHub), its own
+    // config root and cwd.
+    let pm_root = dir.join("pm");
+    std::fs::create_dir_all(pm_root.join("work"))?;
+    let pm_config = pm_root.join("config");
+    let pm_runner = Runner {
+        label: "pm",
+        program: pm.to_path_buf(),
+        prefix: Vec::new(),
+        cwd: pm_root.join("work"),
+        envs: vec![
+            (
+                "CLAUDE_CONFIG_DIR".into(),
+                pm_config.clone().into_os_string(),
+            ),
+            ("HOME".into(), home.clone().into_os_string()),
+            ("PM_NO_PROGRESS".into(), "1".into()),
+        ],
+        remove: Vec::new(),
+    };
+    eprintln!(
+        "bench: pm: adding {UPDATE_MARKETS} marketplaces, installing {UPDATE_PLUGINS} plugins"
+    );
+    for k in 1..=UPDATE_MARKETS {
+        pm_runner.run(&["marketplace", "add", &format!("acme/market-{k}")])?;
+    }
+    for id in &ids {
+        pm_runner.run(&["install", id])?;
+    }
+
+    // The reference, in its own HOME with the same .gitconfig, installs the same plugins now,
+    // so that the first publish below is new to both.
+    let reference = if options.reference_plugins == 0 {
+        Err("skipped (--no-reference)".to_string())
+    } else {
+        match reference_bin() {
+            Err(reason) => Err(format!("unavailable ({reason})")),
+            Ok(reference) => match reference_install(&reference, dir, &home, &ids) {
+                Ok(runner) => Ok((reference, runner)),
+                Err(error) => Err(format!("failed ({error:#})")),
+            },
+        }
+    };
+    if let Err(note) = &reference {
+        eprintln!("bench: reference: {note}");
+    }
+
+    let mut pm_rounds = Vec::new();
+    let mut clone_rounds = Vec::new();
+    let mut reference_result = Err("not run".to_string());
+    for round in 1..=UPDATE_ROUNDS {
+        publish_new_versions(github, world, round)?;
+        age_marketplaces(&pm_config.join("plugins/known_marketplaces.json"))?;
+        let (elapsed, output) = pm_runner.run(&["update", "--all", "--json"])?;
+        let summary: serde_json::Value = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .context("pm update --all printed no summary line")?;
+        if summary["updated"] != UPDATE_PLUGINS || summary["failed"] != 0 {
+            bail!(
+                "pm update --all round {round}: expected {UPDATE_PLUGINS} updated, got {summary}"
+            );
+        }
+        pm_rounds.push(elapsed);
+        let clone = parallel_shallow_clones(&home, &dir.join("clones").join(round.to_string()))?;
+        clone_rounds.push(clone);
+        eprintln!(
+            "  round {round}: pm update --all {}, 5 × git clone --depth 1 in parallel {}",
+            fmt_ms(elapsed),
+            fmt_ms(clone)
+        );
+        if round == 1
+            && let Ok((reference, runner)) = &reference
+        {
+            eprintln!("bench: reference: 30 × plugin update, one by one");
+            reference_result = reference_updates(runner, &ids)
+                .map(|(total, updated)| (reference.version.clone(), total, updated))
+                .map_err(|e| format!("failed ({e:#})"));
+        }
+    }
+    if let Err(note) = &reference {
+        reference_result = Err(note.clone());
+    }
+    // Nothing new upstream, every marketplace asked again (ls-remote only).
+    age_marketplaces(&pm_config.join("plugins/known_marketplaces.json"))?;
+    let pm_noop = pm_runner.run(&["update", "--all"]).ok().map(|(d, _)| d);
+    Ok(UpdateMeasured {
+        pm_rounds,
+        clone_rounds,
+        pm_noop,
+        reference: reference_result,
+    })
+}
+
+/// The reference adds the five marketplaces and installs `ids` in a HOME of its own.
+fn reference_install(
+    reference: &Reference,
+    dir: &Path,
+    world_home: &Path,
+    ids: &[String],
+) -> Result<Runner> {
+    let root = dir.join("reference");
+    for sub in ["home", "work"] {
+        std::fs::create_dir_all(root.join(sub))?;
+    }
+    std::fs::copy(world_home.join(".gitconfig"), root.join("home/.gitconfig"))
+        .context("copying the fake GitHub's .gitconfig")?;
+    let mut envs: Vec<(String, OsString)> = reference
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), OsString::from(v)))
+        .collect();
+    envs.push(("HOME".into(), root.join("home").into_os_string()));
+    let runner = Runner {
+        label: "reference",
+        program: reference.bin.clone(),
+        prefix: vec!["plugin".into()],
+        cwd: root.join("work"),
+        envs,
+        remove: vec!["CLAUDE_CONFIG_DIR"],
+    };
+    eprintln!(
+        "bench: reference: adding {UPDATE_MARKETS} marketplaces, installing {} plugins (~1 s each)",
+        ids.len()
+    );
+    for k in 1..=UPDATE_MARKETS {
+        runner.run(&["marketplace", "add", &format!("acme/market-{k}")])?;
+    }
+    for id in ids {
+        runner.run(&["install", id])?;
+    }
+    Ok(runner)
+}
+
+/// `claude plugin update <id>` for each id, one after another, after ageing the reference's
+/// marketplaces; the total wall time and how many said they updated.
+fn reference_updates(runner: &Runner, ids: &[String]) -> Result<(Duration, usize)> {
+    let known = runner
+        .envs
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| PathBuf::from(v).join(".claude/plugins/known_marketplaces.json"))
+        .context("no HOME")?;
+    age_marketplaces(&known)?;
+    let mut total = Duration::ZERO;
+    let mut updated = 0;
+    for id in ids {
+        let (elapsed, output) = runner.run(&["update", id])?;
+        total += elapsed;
+        if String::from_utf8_lossy(&output.stdout).contains("updated from") {
+            updated += 1;
+        }
+    }
+    Ok((total, updated))
+}
+
+/// Prints the update world's table; returns whether the target was missed.
+fn print_update_report(m: &UpdateMeasured) -> bool {
+    let pm = median(&m.pm_rounds).unwrap_or_default();
+    let clone = median(&m.clone_rounds).unwrap_or_default();
+    // Each round's pm run and clones run back to back: their ratio is what the machine's load
+    // changes least. The verdict is the median of those ratios.
+    let mut ratios: Vec<f64> = m
+        .pm_rounds
+        .iter()
+        .zip(&m.clone_rounds)
+        .map(|(p, c)| p.as_secs_f64() / c.as_secs_f64().max(f64::EPSILON))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let ratio = match ratios.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => ratios[n / 2],
+        n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+    };
+    let ok = ratio <= TARGET_UPDATE_RATIO;
+    let all = |list: &[Duration]| {
+        list.iter()
+            .map(|d| fmt_ms(*d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "pm bench --world update: {UPDATE_PLUGINS} plugins from {UPDATE_MARKETS} git marketplaces on a fake GitHub (smart HTTP, loopback); {}",
+        cpu_description()
+    );
+    println!();
+    let rows: Vec<[String; 4]> = vec![
+        [
+            format!(
+                "pm update --all, {UPDATE_PLUGINS} updated (median of {})",
+                m.pm_rounds.len()
+            ),
+            fmt_ms(pm),
+            String::new(),
+            String::new(),
+        ],
+        [
+            format!(
+                "{UPDATE_MARKETS} × git clone --depth 1 in parallel (median of {})",
+                m.clone_rounds.len()
+            ),
+            fmt_ms(clone),
+            String::new(),
+            String::new(),
+        ],
+        [
+            format!(
+                "pm update --all ÷ clones, same round (median of {})",
+                ratios.len()
+            ),
+            format!("×{ratio:.2}"),
+            format!("≤ ×{TARGET_UPDATE_RATIO:.2}"),
+            if ok { "PASS" } else { "FAIL" }.into(),
+        ],
+        [
+            "pm update --all, nothing new (ls-remote only)".into(),
+            m.pm_noop.map(fmt_ms).unwrap_or_else(|| "—".into()),
+            String::new(),
+            String::new(),
+        ],
+        match &m.reference {
+            Ok((version, total, updated)) => [
+                format!("reference {version}: {UPDATE_PLUGINS} × claude plugin update, one by one"),
+                format!("{:.1} s ({updated} updated)", total.as_secs_f64()),
+                "reported".into(),
+                String::new(),
+            ],
+            Err(note) => [
+                "reference: 30 × claude plugin update".into(),
+                note.clone(),
+                String::new(),
+                String::new(),
+            ],
+        },
+    ];
+    let header = ["measure", "time", "target", "result"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 4]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            text.push_str(cell);
+            if i + 1 < cells.len() {
+                text.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        println!("{}", text.trim_end());
+    };
+    line(&header);
+    line(&widths.map(|w| "-".repeat(w)));
+    for row in &rows {
+        line(row);
+    }
+    println!();
+    println!(
+        "rounds: pm {}; clones {}",
+        all(&m.pm_rounds),
+        all(&m.clone_rounds)
+    );
+    println!();
+    println!(
+        "{}",
+        if ok {
+            "bench: all targets met"
+        } else {
+            "bench: some targets were missed"
+        }
+    );
+    !ok
 }

@@ -61,46 +61,14 @@ struct Known {
 /// prints every difference it covers. `scenario: "*"` applies to every scenario. The first
 /// matching entry wins, so specific entries come before broad ones.
 const KNOWN: &[Known] = &[
-    // ---- plugin sources that come with issue 4 (git-subdir, npm, archive, sha pins)
-    Known {
-        scenario: "09",
-        section: "install sub@mkt",
-        cascade: false,
-        detail: "",
-        why: Why::NotImplemented("git-subdir source", 4),
-        reason: "`git-subdir` plugin sources are not supported yet",
-    },
-    Known {
-        scenario: "09",
-        section: "install npmp@mkt",
-        cascade: false,
-        detail: "",
-        why: Why::NotImplemented("npm source", 4),
-        reason: "`npm` plugin sources are not supported yet (error_unknown instead of the offline reference's error_network)",
-    },
+    // ---- plugin sources: `archive` (a zip URL) is the one source type pm does not install
     Known {
         scenario: "09",
         section: "install arch@mkt",
         cascade: false,
         detail: "",
         why: Why::NotImplemented("archive source", 4),
-        reason: "`archive` plugin sources are not supported yet",
-    },
-    Known {
-        scenario: "09",
-        section: "",
-        cascade: false,
-        detail: "sub@mkt",
-        why: Why::NotImplemented("git-subdir source", 4),
-        reason: "`sub@mkt` (git-subdir) is not installed, so its record is absent",
-    },
-    Known {
-        scenario: "09",
-        section: "",
-        cascade: false,
-        detail: "plugsha@mkt",
-        why: Why::NotImplemented("sha pins", 4),
-        reason: "a `sha`-pinned source is refused until pins are supported, instead of installing another commit",
+        reason: "`archive` plugin sources are not supported (error_unknown; the offline reference's download fails with error_network)",
     },
     // ---- commands pm does not implement yet: the reference's --json line has no pm counterpart
     Known {

@@ -44,9 +44,15 @@ pub enum Command {
     /// Uninstall a plugin
     #[command(alias = "remove")]
     Uninstall(UninstallArgs),
-    /// Update an installed plugin to the version its marketplace offers now (refreshing the
-    /// marketplace first unless it was refreshed in the last 30 s)
+    /// Remove auto-installed dependencies that no installed plugin needs any more
+    #[command(alias = "autoremove")]
+    Prune(PruneArgs),
+    /// Update an installed plugin, or every one with --all, to the version its marketplace
+    /// offers now (refreshing the marketplace first unless it was refreshed in the last 30 s)
     Update(UpdateArgs),
+    /// List installed plugins whose marketplace offers another version or other content
+    /// (exit 1 when there is one)
+    Outdated(OutdatedArgs),
     /// List installed plugins
     #[command(alias = "ls")]
     List(ListArgs),
@@ -128,18 +134,50 @@ pub struct UninstallArgs {
     /// Keep the plugin's data directory
     #[arg(long)]
     pub keep_data: bool,
+    /// Then remove the auto-installed dependencies nothing needs any more (as `pm prune`;
+    /// asks on a terminal, else needs -y)
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// `pm prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Scope to prune: user, project or local (project and local: this directory's records)
+    #[arg(short, long, default_value = "user")]
+    pub scope: String,
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `pm update`.
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// plugin or plugin@marketplace
-    pub plugin: String,
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub plugin: Option<String>,
+    /// Update every plugin installed for this directory (user, managed, and this directory's
+    /// project and local records), fetching marketplaces in parallel
+    #[arg(short, long)]
+    pub all: bool,
+    /// Fetch and report what would change; write nothing (no state, settings, cache or
+    /// marketplace clone)
+    #[arg(long)]
+    pub dry_run: bool,
     /// Record to update: user, project, local or managed (default: the one scope that has the
-    /// plugin here)
+    /// plugin here; with --all, only the records of this scope)
     #[arg(short, long)]
     pub scope: Option<String>,
     /// Do not refresh the marketplace: use the copy on disk
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `pm outdated`.
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Do not refresh marketplaces: compare with the copies on disk
     #[arg(long)]
     pub offline: bool,
 }

@@ -200,6 +200,71 @@ pub enum Error {
         "Cannot check `{id}` for updates offline: its source is a {kind} repository of its own"
     )]
     Offline { id: String, kind: String },
+    /// A `git-subdir` source whose `path` is empty, absolute, or leaves the repository.
+    #[error(
+        "Cannot install `{id}`: its `git-subdir` path `{path}` must be a relative path inside the repository"
+    )]
+    SubdirPathInvalid { id: String, path: String },
+    /// A `git-subdir` source whose `path` is not a directory of the repository.
+    #[error("Cannot install `{id}`: path `{path}` does not exist in repository `{url}`")]
+    SubdirMissing {
+        id: String,
+        path: String,
+        url: String,
+    },
+    /// A `sha` pin the repository does not have (not even after fetching every branch and tag).
+    #[error("Cannot install `{id}`: commit `{sha}` was not found in `{url}`")]
+    CommitNotFound {
+        id: String,
+        url: String,
+        sha: String,
+    },
+    /// The npm registry could not be reached, or answered with an error, for an `npm` source.
+    #[error("Could not resolve `{spec}` from the npm registry `{registry}`: {message}")]
+    NpmRegistry {
+        spec: String,
+        registry: String,
+        message: String,
+    },
+    /// No published version of an `npm` source matches its `version`.
+    #[error("No version of `{package}` matches `{wanted}` in the npm registry `{registry}`{}", npm_versions(.available))]
+    NpmVersionNotFound {
+        package: String,
+        wanted: String,
+        registry: String,
+        available: Vec<String>,
+    },
+    /// The tarball of an `npm` source could not be downloaded.
+    #[error("Could not download the npm tarball of `{spec}` from `{url}`: {message}")]
+    NpmDownload {
+        spec: String,
+        url: String,
+        message: String,
+    },
+    /// The tarball of an `npm` source does not match the registry's checksum, or has none.
+    #[error("The npm tarball of `{spec}` failed its integrity check: {reason}")]
+    NpmIntegrity { spec: String, reason: String },
+    /// The tarball of an `npm` source holds an entry pm will not unpack (a path or link leaving
+    /// the package, a device or FIFO, too much data); nothing was installed.
+    #[error("Refusing to unpack the npm tarball of `{spec}`: {reason}")]
+    NpmUnsafeArchive { spec: String, reason: String },
+    /// A plugin dependency that cannot be satisfied, or is invalid (DEVIATIONS 14); the install
+    /// changed nothing.
+    #[error(transparent)]
+    Dependency(#[from] crate::dependencies::DependencyError),
+}
+
+fn npm_versions(available: &[String]) -> String {
+    const SHOWN: usize = 10;
+    match available.len() {
+        0 => String::new(),
+        n if n <= SHOWN => format!(" (published: {})", available.join(", ")),
+        n => format!(
+            " (published: {}, and {} older)",
+            available[n - SHOWN..].join(", "),
+            n - SHOWN
+        ),
+    }
 }
 
 fn elsewhere_list(elsewhere: &[(Scope, String)]) -> String {
@@ -314,6 +379,14 @@ impl Error {
             Error::DeclaredNameMismatch { .. } => "declared",
             Error::NotInstalledHere { .. } => "not_installed_at_scope",
             Error::Offline { .. } => "error_network",
+            Error::SubdirPathInvalid { .. } => "error_validation",
+            Error::SubdirMissing { .. } | Error::CommitNotFound { .. } => "error_not_found",
+            // The reference's code for every npm resolution failure, 404 included
+            // (reference-lifecycle.md §5.4).
+            Error::NpmRegistry { .. } | Error::NpmDownload { .. } => "error_network",
+            Error::NpmVersionNotFound { .. } => "error_not_found",
+            Error::NpmIntegrity { .. } | Error::NpmUnsafeArchive { .. } => "error_validation",
+            Error::Dependency(error) => error.failure_code(),
         }
     }
 
@@ -343,6 +416,10 @@ impl Error {
             Error::DeclaredNameMismatch { declared, scope, .. } => Some(format!("fix `extraKnownMarketplaces.{declared}` in {scope} settings, or add the marketplace with `pm marketplace add <source>`")),
             Error::NotInstalledHere { elsewhere, .. } => elsewhere.first().map(|(_, path)| format!("run the command in `{path}`")),
             Error::Offline { .. } => Some("run it again without `--offline`".into()),
+            Error::NpmRegistry { message, .. } if message.starts_with("HTTP 404") => Some("check `package` (and `registry`) in the plugin's marketplace entry".into()),
+            Error::NpmRegistry { .. } | Error::NpmDownload { .. } => Some("check the network connection and the entry's `registry` (HTTPS_PROXY and NO_PROXY apply)".into()),
+            Error::NpmIntegrity { .. } | Error::NpmUnsafeArchive { .. } => Some("nothing was installed; tell the package's maintainers".into()),
+            Error::Dependency(error) => error.hint(),
             _ => None,
         }
     }

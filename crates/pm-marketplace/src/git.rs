@@ -1373,6 +1373,294 @@ mod cli {
     }
 }
 
+// ------------------------------------------------------------------------------------------
+// Pinned commits (plugin sources with `sha`) and re-checkouts of an existing clone
+
+/// libgit2's `GIT_FETCH_DEPTH_UNSHALLOW`: fetch the whole history of a shallow repository.
+const DEPTH_UNSHALLOW: i32 = i32::MAX;
+
+/// Makes the clone at `dir` (made by [`clone`]) hold exactly `sha`: HEAD detached at it, its tree
+/// checked out (only a cone of it when `sparse_paths` is not empty, as [`clone`] does), the index
+/// rebuilt, and nothing else left in the work tree.
+///
+/// A commit the clone does not have is fetched from its `origin` first, like `git fetch --depth 1
+/// origin <sha>` (without `--depth` over the local transport, where libgit2 cannot fetch
+/// shallowly). When that does not bring it (a remote that serves only advertised commits, the
+/// local transport), every branch and tag of `origin` is fetched with its whole history and the
+/// commit is looked for again. Calling this with the clone's own HEAD (and other `sparse_paths`)
+/// only checks it out again.
+///
+/// Returns `Ok(None)` when `origin` does not have the commit, else the commit checked out.
+///
+/// # Errors
+///
+/// As [`clone`] for the fetch (network, authentication); [`GitError::Other`] when `sha` is not
+/// a commit id or the checkout fails; [`GitError::Io`] when the work tree cannot be emptied.
+pub fn checkout_commit(
+    dir: &Path,
+    sha: &str,
+    sparse_paths: &[String],
+    options: &GitOptions,
+    progress: &mut dyn FnMut(FetchProgress),
+) -> Result<Option<Cloned>, GitError> {
+    let open = |dir: &Path| {
+        Repository::open(dir).map_err(|source| GitError::Other {
+            url: dir.display().to_string(),
+            source,
+        })
+    };
+    let repository = open(dir)?;
+    let configured = repository
+        .config()
+        .and_then(|config| config.get_string(&format!("remote.{ORIGIN}.url")))
+        .unwrap_or_default();
+    let shown = redact_url(&configured);
+    let other = |source: git2::Error| GitError::Other {
+        url: shown.clone(),
+        source,
+    };
+    let oid = git2::Oid::from_str(sha).map_err(other)?;
+    if repository.find_commit(oid).is_err() {
+        if options.use_git_cli {
+            fetch_commit_cli(dir, &configured, sha, options)?;
+        } else {
+            fetch_commit_libgit2(&repository, oid, &shown, options, progress)?;
+        }
+    }
+    // Reopened: objects a `git` process fetched are seen for certain.
+    let repository = open(dir)?;
+    let Ok(commit) = repository.find_commit(oid) else {
+        return Ok(None);
+    };
+    empty_work_tree(dir)?;
+    repository.set_head_detached(oid).map_err(other)?;
+    checkout(&repository, &commit, sparse_paths).map_err(other)?;
+    if sparse_paths.is_empty() {
+        repository
+            .config()
+            .and_then(|mut config| config.set_bool("core.sparseCheckout", false))
+            .map_err(other)?;
+    }
+    match head_commit(dir) {
+        Some(head) if head == commit.id().to_string() => Ok(Some(Cloned { head })),
+        _ => Err(other(git2::Error::from_str(&format!(
+            "HEAD is not at commit {sha} after checking it out"
+        )))),
+    }
+}
+
+/// Removes everything in the work tree at `dir` except `.git`, and the index: what
+/// [`checkout`] expects (a fresh clone's state). Links are removed, never followed.
+fn empty_work_tree(dir: &Path) -> io::Result<()> {
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name() == ".git" {
+            continue;
+        }
+        let path = entry.path();
+        if fs_err::symlink_metadata(&path)?.is_dir() {
+            fs_err::remove_dir_all(&path)?;
+        } else {
+            fs_err::remove_file(&path)?;
+        }
+    }
+    match fs_err::remove_file(dir.join(".git").join("index")) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// [`checkout_commit`]'s fetch with libgit2: the commit by id, then everything.
+fn fetch_commit_libgit2(
+    repository: &Repository,
+    oid: git2::Oid,
+    shown: &str,
+    options: &GitOptions,
+    progress: &mut dyn FnMut(FetchProgress),
+) -> Result<(), GitError> {
+    let other = |source: git2::Error| GitError::Other {
+        url: shown.to_owned(),
+        source,
+    };
+    let mut remote = repository.find_remote(ORIGIN).map_err(other)?;
+    let actual_url = remote.url().unwrap_or_default().to_owned();
+    let shallow = !is_local_transport(&actual_url);
+    {
+        let credentials = RefCell::new(Credentials::new(options, repository.config().ok()));
+        let mut fetch_options = FetchOptions::new();
+        fetch_options
+            .remote_callbacks(callbacks(&credentials, Some(&mut *progress)))
+            .proxy_options(proxy_options())
+            .download_tags(AutotagOption::None)
+            .update_fetchhead(false);
+        if shallow {
+            fetch_options.depth(1);
+        }
+        let sha = oid.to_string();
+        let fetched = remote.fetch(
+            &[sha.as_str()],
+            Some(&mut fetch_options),
+            Some("fetch: pinned commit"),
+        );
+        if fetched.is_ok() && repository.find_commit(oid).is_ok() {
+            return Ok(());
+        }
+    }
+    let credentials = RefCell::new(Credentials::new(options, repository.config().ok()));
+    let mut fetch_options = FetchOptions::new();
+    fetch_options
+        .remote_callbacks(callbacks(&credentials, Some(progress)))
+        .proxy_options(proxy_options())
+        .download_tags(AutotagOption::None)
+        .update_fetchhead(false);
+    if repository.is_shallow() {
+        fetch_options.depth(DEPTH_UNSHALLOW);
+    }
+    let everything = [
+        format!("+refs/heads/*:refs/remotes/{ORIGIN}/*"),
+        "+refs/tags/*:refs/tags/*".to_owned(),
+    ];
+    let result = remote.fetch(
+        &everything,
+        Some(&mut fetch_options),
+        Some("fetch: all refs"),
+    );
+    result.map_err(|error| map_error(error, shown, &actual_url, &credentials.borrow()))
+}
+
+/// [`checkout_commit`]'s fetch with the `git` executable: `git fetch --depth 1 origin <sha>`,
+/// then every branch and tag (`--unshallow` for a shallow clone).
+fn fetch_commit_cli(
+    dir: &Path,
+    url: &str,
+    sha: &str,
+    options: &GitOptions,
+) -> Result<(), GitError> {
+    let shown = redact_url(url);
+    let actual = rewrite_url(url);
+    let plain_path =
+        is_local_transport(&actual) && !actual.to_ascii_lowercase().starts_with("file://");
+    let mut by_id = cli::command(options, url)?;
+    by_id.arg("-C").arg(dir).args(["fetch", "--no-tags"]);
+    if !plain_path {
+        by_id.args(["--depth", "1"]);
+    }
+    by_id.args(["--", ORIGIN, sha]);
+    let has_commit = || {
+        Repository::open(dir)
+            .ok()
+            .and_then(|repository| {
+                let oid = git2::Oid::from_str(sha).ok()?;
+                repository.find_commit(oid).ok().map(|_| ())
+            })
+            .is_some()
+    };
+    if run_git(by_id).is_ok() && has_commit() {
+        return Ok(());
+    }
+    let mut everything = cli::command(options, url)?;
+    everything.arg("-C").arg(dir).args(["fetch", "--tags"]);
+    if dir.join(".git").join("shallow").is_file() {
+        everything.arg("--unshallow");
+    }
+    everything.args([
+        "--",
+        ORIGIN,
+        &format!("+refs/heads/*:refs/remotes/{ORIGIN}/*"),
+    ]);
+    run_git(everything).map_err(|stderr| git_cli_failure(&shown, &stderr))
+}
+
+/// Runs a `git` command to completion; its stderr (credentials removed) when it fails.
+fn run_git(mut command: Command) -> Result<(), String> {
+    let output = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|error| error.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(redact_text(String::from_utf8_lossy(&output.stderr).trim()))
+    }
+}
+
+/// A failed `git fetch` as a [`GitError`], as far as its stderr tells.
+fn git_cli_failure(shown: &str, stderr: &str) -> GitError {
+    let lower = stderr.to_ascii_lowercase();
+    let url = shown.to_owned();
+    if lower.contains("authentication failed")
+        || lower.contains("could not read username")
+        || lower.contains("terminal prompts disabled")
+        || lower.contains("permission denied")
+    {
+        return GitError::Authentication { url };
+    }
+    if lower.contains("could not resolve host")
+        || lower.contains("connection refused")
+        || lower.contains("timed out")
+        || lower.contains("failed to connect")
+        || lower.contains("network is unreachable")
+        || lower.contains("could not connect")
+    {
+        return GitError::Network {
+            url,
+            source: git2::Error::new(ErrorCode::GenericError, ErrorClass::Net, stderr),
+        };
+    }
+    if lower.contains("does not appear to be a git repository") || lower.contains("not found") {
+        return GitError::RepositoryNotFound { url };
+    }
+    GitError::Cli {
+        url,
+        stderr: stderr.to_owned(),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Version tags (dependency ranges, reference-advanced.md §2.4)
+
+/// The tags of the repository at `url` (a remote, or a local repository's path) whose names
+/// start with `prefix`, each with the commit it points at (annotated tags peeled), sorted by
+/// name: `git ls-remote URL 'refs/tags/<prefix>*'`. `url.<base>.insteadOf` applies.
+///
+/// # Errors
+///
+/// As [`remote_head`]: repository not found, authentication, network.
+pub fn list_tags(
+    url: &str,
+    prefix: &str,
+    options: &GitOptions,
+) -> Result<Vec<(String, String)>, GitError> {
+    let refs = if options.use_git_cli {
+        // ls-remote patterns are globs matched against the end of each ref name.
+        cli::ls_remote(url, Some(&format!("{prefix}*")), options)?
+    } else {
+        ls_remote_libgit2(url, options)?
+    };
+    // Tag name → (the commit or tag object it names, the commit of a peeled annotated tag).
+    let mut tags: std::collections::BTreeMap<String, (Option<String>, Option<String>)> =
+        std::collections::BTreeMap::new();
+    for (oid, name) in refs {
+        let Some(tag) = name.strip_prefix("refs/tags/") else {
+            continue;
+        };
+        match tag.strip_suffix("^{}") {
+            Some(peeled) if peeled.starts_with(prefix) => {
+                tags.entry(peeled.to_owned()).or_default().1 = Some(oid);
+            }
+            None if tag.starts_with(prefix) => {
+                tags.entry(tag.to_owned()).or_default().0 = Some(oid);
+            }
+            _ => {}
+        }
+    }
+    Ok(tags
+        .into_iter()
+        .filter_map(|(name, (direct, peeled))| peeled.or(direct).map(|oid| (name, oid)))
+        .collect())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {

@@ -5,14 +5,18 @@
 //! [`reporter::Reporter`], results come back as values, failures as [`error::Error`].
 
 pub mod copy;
+pub mod dependencies;
 pub mod environment;
 pub mod error;
 pub mod fsutil;
 pub mod git;
 pub mod http;
 pub mod marketplaces;
+pub mod npm;
 pub mod plugins;
+pub mod prune;
 pub mod reporter;
+pub mod sources;
 pub mod store;
 pub mod toggle;
 pub mod update;

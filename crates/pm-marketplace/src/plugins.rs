@@ -1,6 +1,7 @@
 //! Plugins: resolve, install, uninstall, list (reference-lifecycle.md §5, §6, §8).
 
 use crate::copy::{CopyReport, copy_plugin_tree, remove_tree};
+use crate::dependencies::{self, CacheGuard, DependencyRequest, InstalledDependency};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -117,6 +118,12 @@ pub struct InstallOutcome {
     pub copy: CopyReport,
     /// The marketplace added first from its settings declaration (DEVIATIONS 9), if any.
     pub added_marketplace: Option<marketplaces::AddOutcome>,
+    /// Dependencies this install added (recorded with `auto: true`), in resolution order
+    /// (reference-advanced.md §2.2).
+    pub dependencies: Vec<InstalledDependency>,
+    /// The plugin was recorded as a dependency (`auto`) and is now recorded as installed
+    /// explicitly.
+    pub marked_manual: bool,
 }
 
 /// A plugin's files, ready in the cache.
@@ -130,7 +137,7 @@ struct Materialized {
 
 /// The directory of a relative source inside the marketplace root; refuses anything that
 /// leaves it lexically (`./../x`, `./a/../../x`).
-fn relative_source_dir(id: &PluginId, root: &Path, source: &str) -> Result<PathBuf> {
+pub(crate) fn relative_source_dir(id: &PluginId, root: &Path, source: &str) -> Result<PathBuf> {
     let root = normalize(root);
     let relative = source
         .strip_prefix("./")
@@ -226,13 +233,15 @@ pub(crate) struct Prepared {
     pub boundary: PathBuf,
     /// For directory marketplaces: the folder Claude Code loads the plugin from.
     pub in_place: Option<PathBuf>,
-    /// The temporary clone of a git plugin source, removed on drop.
-    _clone: Option<marketplaces::TempClone>,
+    /// The temporary clone or unpacked package of a plugin source outside the marketplace,
+    /// removed on drop.
+    _clone: Option<crate::sources::Temporary>,
 }
 
 /// Locates `candidate`'s files and resolves its version (step 4 of an install; what an update
-/// compares): the directory inside the marketplace for a relative source, a clone into a
-/// temporary directory inside the plugin's cache directory for `github`/`url` sources.
+/// compares): the directory inside the marketplace for a relative source; for `github`, `url`,
+/// `git-subdir` and `npm` sources, a clone or unpacked package in a temporary directory inside
+/// the plugin's cache directory (`crate::sources`).
 pub(crate) fn prepare(
     env: &Environment,
     candidate: &Candidate,
@@ -279,58 +288,28 @@ pub(crate) fn prepare(
                 _clone: None,
             })
         }
-        PluginSource::Github {
-            repo,
-            reference,
-            sha,
-        }
-        | PluginSource::Url {
-            url: repo,
-            reference,
-            sha,
-        } => {
-            let source = match &candidate.entry.source {
-                PluginSource::Github { .. } => MarketplaceSource::Github {
-                    repo: repo.clone(),
-                    reference: reference.clone(),
-                    sparse_paths: None,
-                },
-                _ => MarketplaceSource::Git {
-                    url: repo.clone(),
-                    reference: reference.clone(),
-                    sparse_paths: None,
-                },
-            };
-            if sha.is_some() {
-                // Installing the branch head instead of the pinned commit would record content
-                // the marketplace did not ask for: refuse until sha pins are supported.
-                return Err(Error::SourceNotSupported {
-                    id: id.to_string(),
-                    kind: format!(
-                        "{} pinned to a commit (`sha`)",
-                        candidate.entry.source.kind()
-                    ),
-                });
-            }
-            let plugin_cache = env
-                .locations
-                .cache_dir()
-                .join(&id.marketplace)
-                .join(&id.name);
-            let cloned = marketplaces::clone_into_temp(env, &source, &plugin_cache, reporter)?;
-            let manifest = read_plugin_manifest(&cloned.path)?;
+        PluginSource::Github { .. }
+        | PluginSource::Url { .. }
+        | PluginSource::GitSubdir { .. }
+        | PluginSource::Npm { .. } => {
+            let fetched = crate::sources::fetch(env, id, &candidate.entry.source, reporter)?;
+            let manifest = read_plugin_manifest(&fetched.plugin_dir)?;
             let version = resolve_version(
                 manifest.as_ref().and_then(|m| m.version.as_deref()),
-                candidate.entry.version.as_deref(),
-                Some(&cloned.head),
+                candidate
+                    .entry
+                    .version
+                    .as_deref()
+                    .or(fetched.package_version.as_deref()),
+                fetched.commit.as_deref(),
             );
             Ok(Prepared {
                 version,
-                commit: Some(cloned.head.clone()),
-                plugin_dir: cloned.path.clone(),
-                boundary: cloned.path.clone(),
+                commit: fetched.commit,
+                plugin_dir: fetched.plugin_dir,
+                boundary: fetched.boundary,
                 in_place: None,
-                _clone: Some(cloned),
+                _clone: Some(fetched.temporary),
             })
         }
         PluginSource::Invalid { reason, kind, .. } => Err(Error::EntryInvalid {
@@ -338,19 +317,18 @@ pub(crate) fn prepare(
             reason: reason.clone(),
             kind: *kind,
         }),
-        other => Err(Error::SourceNotSupported {
-            id: id.to_string(),
-            kind: other.kind().to_string(),
-        }),
     }
 }
 
-/// Whether updating `candidate` needs the network: its source is a git repository of its own
-/// (the marketplace's files are on disk).
+/// Whether updating `candidate` needs the network: its source is a git repository or npm
+/// package of its own (the marketplace's files are on disk).
 pub(crate) fn needs_fetch(candidate: &Candidate) -> bool {
     matches!(
         candidate.entry.source,
-        PluginSource::Github { .. } | PluginSource::Url { .. }
+        PluginSource::Github { .. }
+            | PluginSource::Url { .. }
+            | PluginSource::GitSubdir { .. }
+            | PluginSource::Npm { .. }
     )
 }
 
@@ -428,6 +406,47 @@ pub fn install(
             _ => None,
         };
         let available = available_version(&candidate).unwrap_or_else(|| record.version.clone());
+        // Dependencies missing at this scope are installed now, and a plugin recorded as a
+        // dependency is recorded as installed explicitly (reference-advanced.md §2.2).
+        let marked_manual = record.auto == Some(true);
+        let mut guard = CacheGuard::new(env);
+        let dependencies = dependencies::install_dependencies(
+            env,
+            &DependencyRequest {
+                root: &candidate,
+                root_version: record
+                    .resolved_version
+                    .as_deref()
+                    .unwrap_or(&record.version),
+                root_dir: Path::new(&record.install_path),
+                scope,
+                installed: &installed,
+            },
+            &mut guard,
+            reporter,
+        )?;
+        if marked_manual || !dependencies.is_empty() {
+            let _lock = env.lock(reporter)?;
+            let mut settings = SettingsFile::open(&env.locations, scope)?;
+            let mut installed = store::load_installed(&env.locations)?;
+            if let Some(current) = installed
+                .plugins
+                .get_mut(&id_text)
+                .and_then(|records| records.iter_mut().find(|r| r.matches(scope, &project_path)))
+            {
+                current.auto = None;
+            }
+            record_dependencies(
+                &mut installed,
+                &mut settings,
+                &dependencies,
+                scope,
+                &project_path,
+            )?;
+            settings.save()?;
+            store::save_installed(&env.locations, &installed)?;
+            guard.commit();
+        }
         return Ok(InstallOutcome {
             id: candidate.id.clone(),
             scope,
@@ -437,6 +456,8 @@ pub fn install(
             loads_in_place_from: in_place,
             copy: CopyReport::default(),
             added_marketplace,
+            dependencies,
+            marked_manual,
         });
     }
     // Managed settings may forbid a marketplace that was added before the policy came.
@@ -457,7 +478,25 @@ pub fn install(
         scope,
     )?;
 
+    // Cache directories this install creates are removed again if it fails (DEVIATIONS 14).
+    let mut guard = CacheGuard::new(env);
+    guard.track(&candidate.id);
     let materialized = materialize(env, &candidate, reporter)?;
+    guard.placed(&materialized.install_path);
+    // Dependencies, read from the copy just made: every one is resolved and copied before
+    // anything is recorded, and one that cannot be satisfied fails the whole install.
+    let dependencies = dependencies::install_dependencies(
+        env,
+        &DependencyRequest {
+            root: &candidate,
+            root_version: &materialized.version,
+            root_dir: &materialized.install_path,
+            scope,
+            installed: &installed,
+        },
+        &mut guard,
+        reporter,
+    )?;
 
     let _lock = env.lock(reporter)?;
     let mut settings = SettingsFile::open(&env.locations, scope)?;
@@ -482,11 +521,19 @@ pub fn install(
         Some(existing) => *existing = record,
         None => records.push(record),
     }
+    record_dependencies(
+        &mut installed,
+        &mut settings,
+        &dependencies,
+        scope,
+        &project_path,
+    )?;
     // Settings first: a run killed between the two writes leaves a state that running the
     // same command again repairs (an enabled plugin without a record is installed again; a
     // record whose entry is gone is uninstalled again).
     settings.save()?;
     store::save_installed(&env.locations, &installed)?;
+    guard.commit();
     Ok(InstallOutcome {
         id: candidate.id,
         scope,
@@ -496,7 +543,44 @@ pub fn install(
         loads_in_place_from: materialized.in_place,
         copy: materialized.copy,
         added_marketplace,
+        dependencies,
+        marked_manual: false,
     })
+}
+
+/// Records the dependencies an install added, with `auto: true`, and enables them in
+/// `settings` (reference-advanced.md §2.2). A record of the same scope that another pm wrote
+/// meanwhile is kept as it is.
+fn record_dependencies(
+    installed: &mut pm_core::state::InstalledPlugins,
+    settings: &mut SettingsFile,
+    dependencies: &[InstalledDependency],
+    scope: Scope,
+    project_path: &str,
+) -> Result<()> {
+    let now = iso8601(SystemTime::now());
+    for dependency in dependencies {
+        enable_in_settings(settings, &dependency.candidate, scope)?;
+        let records = installed
+            .plugins
+            .entry_or_insert_with(&dependency.id.to_string(), Vec::new);
+        if records.iter().any(|r| r.matches(scope, project_path)) {
+            continue;
+        }
+        records.push(InstallRecord {
+            scope,
+            project_path: scope.has_project_path().then(|| project_path.to_string()),
+            install_path: dependency.install_path.to_string_lossy().into_owned(),
+            version: dependency.version.clone(),
+            installed_at: now.clone(),
+            last_updated: now.clone(),
+            git_commit_sha: dependency.commit.clone(),
+            resolved_version: dependency.resolved_version.clone(),
+            auto: Some(true),
+            extra: Default::default(),
+        });
+    }
+    Ok(())
 }
 
 /// Sets `enabledPlugins.<id> = true`; a project-scope install also declares the marketplace
@@ -547,6 +631,12 @@ pub struct UninstallOutcome {
     pub scope: Scope,
     /// Whether the data directory was kept (`--keep-data`, or other records remain).
     pub kept_data: bool,
+    /// Installed plugins that require this one and have no other record of it where they
+    /// apply (reference-advanced.md §2.6).
+    pub required_by: Vec<PluginId>,
+    /// Auto-installed plugins of this scope that nothing needs any more (`pm prune` removes
+    /// them).
+    pub unneeded: Vec<crate::prune::Orphan>,
 }
 
 /// Finds the installed id for `plugin`: `name@marketplace` as given, or the one installed
@@ -695,7 +785,7 @@ pub fn uninstall(
     // record whose entry is gone is uninstalled again).
     settings.save()?;
     store::save_installed(&env.locations, &installed)?;
-    if let Some(record) = removed {
+    if let Some(record) = &removed {
         mark_orphaned_if_unused(env, &installed, &record.install_path)?;
     }
     let mut kept_data = keep_data;
@@ -704,10 +794,22 @@ pub fn uninstall(
     } else if remaining > 0 {
         kept_data = false;
     }
+    // What the removal means for dependencies (reference-advanced.md §2.6).
+    let graph = crate::prune::Graph::build(env, &installed, reporter);
+    let required_by = removed
+        .as_ref()
+        .map(|record| graph.left_without(&id, record))
+        .unwrap_or_default();
+    let unneeded = match graph.plan(scope, &project_path) {
+        crate::prune::PrunePlan::Orphans { orphans, .. } => orphans,
+        _ => Vec::new(),
+    };
     Ok(UninstallOutcome {
         id,
         scope,
         kept_data,
+        required_by,
+        unneeded,
     })
 }
 

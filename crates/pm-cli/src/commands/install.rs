@@ -47,14 +47,39 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
     }
     match plugins::install(env, &plugin, scope, &reporter) {
         Ok(outcome) => {
-            for link in &outcome.copy.skipped_links {
-                printer.warn(&format!(
-                    "left out `{}` of `{}`: the link points to `{}`, outside the marketplace",
-                    link.path.display(),
-                    outcome.id,
-                    link.target.display()
-                ));
+            let copies = std::iter::once((&outcome.id, &outcome.copy))
+                .chain(outcome.dependencies.iter().map(|d| (&d.id, &d.copy)));
+            for (id, copy) in copies {
+                for link in &copy.skipped_links {
+                    printer.warn(&format!(
+                        "left out `{}` of `{id}`: the link points to `{}`, outside the marketplace",
+                        link.path.display(),
+                        link.target.display()
+                    ));
+                }
             }
+            // `(+ 2 dependencies: b, c)` (reference-advanced.md §2.2).
+            let added = match outcome.dependencies.as_slice() {
+                [] => String::new(),
+                list => format!(
+                    " (+ {} {}: {})",
+                    list.len(),
+                    if list.len() == 1 {
+                        "dependency"
+                    } else {
+                        "dependencies"
+                    },
+                    list.iter()
+                        .map(|d| d.id.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let manual = if outcome.marked_manual {
+                " — marked as manually installed"
+            } else {
+                ""
+            };
             let in_place = outcome
                 .loads_in_place_from
                 .as_ref()
@@ -62,11 +87,11 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
                 .unwrap_or_default();
             let message = match &outcome.already_installed {
                 Some((installed, _)) => format!(
-                    "Plugin `{}` {installed} is already installed (scope: {scope}){in_place}",
+                    "Plugin `{}` {installed} is already installed (scope: {scope}){manual}{added}{in_place}",
                     outcome.id
                 ),
                 None => format!(
-                    "Installed `{}` {} (scope: {scope}){in_place}",
+                    "Installed `{}` {} (scope: {scope}){added}{in_place}",
                     outcome.id, outcome.version
                 ),
             };
@@ -81,6 +106,17 @@ pub fn run(env: &Environment, printer: Printer, args: InstallArgs) -> ExitCode {
                 ];
                 if let Some(added) = &outcome.added_marketplace {
                     pairs.push(("addedMarketplace", added.name.clone().into()));
+                }
+                if !outcome.dependencies.is_empty() {
+                    let ids: Vec<String> = outcome
+                        .dependencies
+                        .iter()
+                        .map(|d| d.id.to_string())
+                        .collect();
+                    pairs.push(("dependencies", ids.into()));
+                }
+                if outcome.marked_manual {
+                    pairs.push(("markedManual", true.into()));
                 }
                 if let Some((installed, available)) = &outcome.already_installed {
                     pairs.push(("installedVersion", installed.clone().into()));

@@ -4,6 +4,8 @@
 mod install;
 mod list;
 mod marketplace;
+mod outdated;
+mod prune;
 mod toggle;
 mod uninstall;
 mod update;
@@ -36,8 +38,10 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
             marketplace::update(&env, printer, args)
         }
         Command::Install(args) => install::run(&env, printer, args),
-        Command::Uninstall(args) => uninstall::run(&env, printer, args),
+        Command::Uninstall(args) => uninstall::run(&env, printer, args, cli.global.yes),
+        Command::Prune(args) => prune::run(&env, printer, args, cli.global.yes),
         Command::Update(args) => update::run(&env, printer, args),
+        Command::Outdated(args) => outdated::run(&env, printer, args),
         Command::List(args) => list::run(&env, printer, args),
         Command::Enable(args) => toggle::enable(&env, printer, args),
         Command::Disable(args) => toggle::disable(&env, printer, args),
