@@ -711,50 +711,11 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
             UpdateOutcome::Revalidated
         }
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-            let local_head = git::head_commit(Path::new(&entry.install_location));
-            // Ask each URL in turn (HTTPS, then SSH for GitHub); the first error is the one reported.
-            let mut remote_head = None;
-            let mut first_error = None;
-            for url in clone_urls(&entry.source) {
-                match git::remote_head(&url, entry.source.reference(), &env.git) {
-                    Ok(head) => {
-                        remote_head = Some(head);
-                        break;
-                    }
-                    Err(source) => {
-                        if first_error.is_none() {
-                            let url = pm_core::source::redact_credentials(&url).unwrap_or(url);
-                            first_error = Some(Error::Git { url, source });
-                        }
-                    }
-                }
-            }
-            if remote_head.is_none()
-                && let Some(error) = first_error
-            {
-                return Err(error);
-            }
-            if local_head.is_some()
-                && local_head == remote_head
-                && Path::new(&entry.install_location).is_dir()
-            {
-                UpdateOutcome::UpToDate
-            } else {
-                let fetched = fetch(env, &entry.source, reporter)?;
-                if fetched.manifest.name != name {
-                    reporter.warn(&format!(
-                        "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
-                        fetched.manifest.name
-                    ));
-                }
-                let fetched = Fetched {
-                    install_location: PathBuf::from(&entry.install_location),
-                    ..fetched
-                };
-                let _lock = env.lock(reporter)?;
-                fetched.commit(env)?;
-                UpdateOutcome::Updated
-            }
+            // One refresh for `marketplace update` and `pm update`: it also writes `lastUpdated`.
+            return Ok(match refresh_clone(env, name, &entry, reporter)? {
+                Some(_old_clone) => UpdateOutcome::Updated,
+                None => UpdateOutcome::UpToDate,
+            });
         }
         MarketplaceSource::Url { .. } => {
             let fetched = fetch(env, &entry.source, reporter)?;
@@ -774,6 +735,78 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
     }
     store::save_known(&env.locations, &known)?;
     Ok(outcome)
+}
+
+/// Whether the clone of a git marketplace is at the remote's head (`git ls-remote`; HTTPS, then
+/// SSH for GitHub; the first error is the one reported when every URL fails).
+pub(crate) fn clone_is_current(env: &Environment, entry: &KnownMarketplace) -> Result<bool> {
+    let local = Path::new(&entry.install_location);
+    let local_head = git::head_commit(local);
+    let mut first_error = None;
+    for url in clone_urls(&entry.source) {
+        match git::remote_head(&url, entry.source.reference(), &env.git) {
+            Ok(head) => return Ok(local_head.as_ref() == Some(&head) && local.is_dir()),
+            Err(source) => {
+                if first_error.is_none() {
+                    let url = pm_core::source::redact_credentials(&url).unwrap_or(url);
+                    first_error = Some(Error::Git { url, source });
+                }
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(false),
+    }
+}
+
+/// `marketplace update` of a git marketplace, for `update`: ls-remote, and when the remote
+/// moved a clone into a temporary directory whose marketplace.json must read (else the old
+/// clone stays), then, under one hold of the state lock, the old clone moved aside, the new one
+/// into place and `lastUpdated` written. The old clone is returned (inside the temporary
+/// directory, removed when dropped) so that its removal happens outside the lock, and for
+/// `update --all` after the plugins were copied: removing a tree is not free, and parallel
+/// refreshes would otherwise queue behind each other's removals.
+pub(crate) fn refresh_clone(
+    env: &Environment,
+    name: &str,
+    entry: &KnownMarketplace,
+    reporter: &dyn Reporter,
+) -> Result<Option<TempClone>> {
+    let location = PathBuf::from(&entry.install_location);
+    let parent = env.locations.marketplaces_dir();
+    // Clones of runs that were killed before they removed them.
+    crate::fsutil::remove_stale(&parent, true, |name| name.starts_with(".clone-"));
+    let clone = if clone_is_current(env, entry)? {
+        None
+    } else {
+        let clone = clone_into_temp(env, &entry.source, &parent, reporter)?;
+        let fetched = KnownMarketplace {
+            install_location: clone.path.to_string_lossy().into_owned(),
+            ..entry.clone()
+        };
+        let manifest = load_manifest(&fetched, reporter)?;
+        if manifest.name != name {
+            reporter.warn(&format!(
+                "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
+                manifest.name
+            ));
+        }
+        Some(clone)
+    };
+    let _lock = env.lock(reporter)?;
+    if let Some(clone) = &clone {
+        if fs_err::symlink_metadata(&location).is_ok() {
+            fs_err::rename(&location, clone.temp.path().join("old"))?;
+        }
+        fs_err::rename(&clone.path, &location)?;
+    }
+    let mut known = store::load_known(&env.locations)?;
+    if let Some(entry) = known.marketplaces.get_mut(name) {
+        entry.last_updated = Some(iso8601(SystemTime::now()));
+    }
+    store::save_known(&env.locations, &known)?;
+    Ok(clone)
 }
 
 /// What `marketplace remove` did.

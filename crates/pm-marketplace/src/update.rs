@@ -39,7 +39,6 @@
 use crate::copy::{CopyReport, copy_plugin_tree};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::git;
 use crate::marketplaces;
 use crate::plugins::{self, ORPHANED_MARKER, READY_MARKER};
 use crate::reporter::{Reporter, SilentReporter};
@@ -326,7 +325,7 @@ pub fn refresh_marketplace(
         reporter.status(&format!("Refreshing marketplace `{name}`"));
         let refreshed = match entry.source {
             MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-                refresh_clone(env, name, &entry, reporter).map(|old| {
+                marketplaces::refresh_clone(env, name, &entry, reporter).map(|old| {
                     fetched = old.map(TemporaryFetch::Clone);
                 })
             }
@@ -372,78 +371,6 @@ fn refresh_failed(
     Ok(Refresh::Failed(reason))
 }
 
-/// Whether the clone of a git marketplace is at the remote's head (`git ls-remote`; HTTPS, then
-/// SSH for GitHub; the first error is the one reported when every URL fails).
-fn clone_is_current(env: &Environment, entry: &KnownMarketplace) -> Result<bool> {
-    let local = Path::new(&entry.install_location);
-    let local_head = git::head_commit(local);
-    let mut first_error = None;
-    for url in marketplaces::clone_urls(&entry.source) {
-        match git::remote_head(&url, entry.source.reference(), &env.git) {
-            Ok(head) => return Ok(local_head.as_ref() == Some(&head) && local.is_dir()),
-            Err(source) => {
-                if first_error.is_none() {
-                    let url = pm_core::source::redact_credentials(&url).unwrap_or(url);
-                    first_error = Some(Error::Git { url, source });
-                }
-            }
-        }
-    }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(false),
-    }
-}
-
-/// `marketplace update` of a git marketplace, for `update`: ls-remote, and when the remote
-/// moved a clone into a temporary directory whose marketplace.json must read (else the old
-/// clone stays), then, under one hold of the state lock, the old clone moved aside, the new one
-/// into place and `lastUpdated` written. The old clone is returned (inside the temporary
-/// directory, removed when dropped) so that its removal happens outside the lock, and for
-/// `update --all` after the plugins were copied: removing a tree is not free, and parallel
-/// refreshes would otherwise queue behind each other's removals.
-fn refresh_clone(
-    env: &Environment,
-    name: &str,
-    entry: &KnownMarketplace,
-    reporter: &dyn Reporter,
-) -> Result<Option<marketplaces::TempClone>> {
-    let location = PathBuf::from(&entry.install_location);
-    let parent = env.locations.marketplaces_dir();
-    // Clones of runs that were killed before they removed them.
-    crate::fsutil::remove_stale(&parent, true, |name| name.starts_with(".clone-"));
-    let clone = if clone_is_current(env, entry)? {
-        None
-    } else {
-        let clone = marketplaces::clone_into_temp(env, &entry.source, &parent, reporter)?;
-        let fetched = KnownMarketplace {
-            install_location: clone.path.to_string_lossy().into_owned(),
-            ..entry.clone()
-        };
-        let manifest = marketplaces::load_manifest(&fetched, reporter)?;
-        if manifest.name != name {
-            reporter.warn(&format!(
-                "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
-                manifest.name
-            ));
-        }
-        Some(clone)
-    };
-    let _lock = env.lock(reporter)?;
-    if let Some(clone) = &clone {
-        if fs_err::symlink_metadata(&location).is_ok() {
-            fs_err::rename(&location, clone.temp.path().join("old"))?;
-        }
-        fs_err::rename(&clone.path, &location)?;
-    }
-    let mut known = store::load_known(&env.locations)?;
-    if let Some(entry) = known.marketplaces.get_mut(name) {
-        entry.last_updated = Some(iso8601(SystemTime::now()));
-    }
-    store::save_known(&env.locations, &known)?;
-    Ok(clone)
-}
-
 /// [`Mode::DryRun`]'s refresh: asks the remote for its head (git) and fetches into the system's
 /// temporary directory when it differs from the clone's; downloads a URL marketplace again.
 /// `None` when the copy on disk is current.
@@ -454,7 +381,7 @@ fn fetch_temporarily(
 ) -> Result<Option<(PathBuf, TemporaryFetch)>> {
     match &entry.source {
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-            if clone_is_current(env, entry)? {
+            if marketplaces::clone_is_current(env, entry)? {
                 return Ok(None);
             }
             let clone =
