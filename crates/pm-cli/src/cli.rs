@@ -63,6 +63,12 @@ pub enum Command {
     /// Explain why a plugin is enabled or disabled here: each settings file's entry, the scope
     /// that decides, and every install record
     Why(WhyArgs),
+    /// Show a plugin's components and what it costs in model context (tokens)
+    Details(DetailsArgs),
+    /// Create the release tag {name}--v{version} for a plugin directory
+    Tag(TagArgs),
+    /// Check a plugin directory, a marketplace directory or a manifest file
+    Validate(ValidateArgs),
 }
 
 /// `pm marketplace …`.
@@ -220,4 +226,43 @@ pub struct DisableArgs {
 pub struct WhyArgs {
     /// plugin or plugin@marketplace
     pub plugin: String,
+}
+
+/// `pm details`.
+#[derive(Debug, Args)]
+pub struct DetailsArgs {
+    /// plugin, plugin@marketplace, or the path of a plugin directory
+    pub plugin: String,
+}
+
+/// `pm tag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// Plugin directory (holding .claude-plugin/plugin.json); default: the current directory
+    pub path: Option<std::path::PathBuf>,
+    /// Say what would be tagged and pushed; create nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Tag even with uncommitted changes in the plugin, and move an existing tag
+    #[arg(short, long)]
+    pub force: bool,
+    /// Tag message; every %s becomes the version (default: "<name> <version>")
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Push the tag after creating it
+    #[arg(long)]
+    pub push: bool,
+    /// Remote to push to
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+}
+
+/// `pm validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A plugin directory, a marketplace directory, or a plugin.json / marketplace.json file
+    pub path: std::path::PathBuf,
+    /// Treat warnings as errors (exit 1)
+    #[arg(long)]
+    pub strict: bool,
 }

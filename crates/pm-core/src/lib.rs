@@ -7,6 +7,7 @@
 pub mod id;
 pub mod json_edit;
 pub mod marketplace;
+pub mod frontmatter;
 pub mod names;
 pub mod plugin;
 pub mod scope;

@@ -1,14 +1,17 @@
 //! Command handlers. Each returns the exit code; failures of the operation itself are
 //! reported here (human error + hint on stderr, a `failed` JSON line with `--json`).
 
+mod details;
 mod install;
 mod list;
 mod marketplace;
 mod outdated;
 mod prune;
+mod tag;
 mod toggle;
 mod uninstall;
 mod update;
+mod validate;
 mod why;
 
 use crate::cli::{Cli, Command, MarketplaceCommand};
@@ -46,6 +49,9 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Enable(args) => toggle::enable(&env, printer, args),
         Command::Disable(args) => toggle::disable(&env, printer, args),
         Command::Why(args) => why::run(&env, printer, args),
+        Command::Details(args) => details::run(&env, printer, args),
+        Command::Tag(args) => tag::run(&env, printer, args),
+        Command::Validate(args) => validate::run(&env, printer, args),
     };
     Ok(code)
 }
