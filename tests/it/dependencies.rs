@@ -616,3 +616,174 @@ fn a_marketplace_entry_declares_dependencies_when_plugin_json_does_not() {
     // prune reads the entry too: b is still needed.
     ctx.ok(&["prune", "-y"]).stderr_has(&["all still needed"]);
 }
+
+#[test]
+fn disabling_a_dependency_of_an_enabled_plugin_is_refused() {
+    let (ctx, _) = basic();
+    ctx.ok(&["install", "top@m"]);
+    let before = ctx.snapshot();
+    let human = ctx.fails(&["disable", "b@m"], 1);
+    human.stderr_has(&[
+        "`b@m` is still required by `top@m`",
+        "pm disable top@m && pm disable b@m",
+    ]);
+    let out = ctx.fails(&["disable", "b@m", "--json"], 1);
+    let line = out.json();
+    assert_eq!(line["failureCode"], "required_by_dependents", "{out}");
+    assert_eq!(line["reverseDependents"], json!(["top"]), "{out}");
+    assert_eq!(line["disableFirst"], json!(["top@m"]), "{out}");
+    // Transitively needed (top → b → d): d is required by b, which is enabled.
+    let out = ctx.fails(&["disable", "d@m", "--json"], 1);
+    assert_eq!(out.json()["disableFirst"], json!(["b@m"]), "{out}");
+    assert_same_tree(&before, &ctx.snapshot());
+
+    // Once the dependent is disabled, so can its dependencies be.
+    ctx.ok(&["disable", "top@m"]);
+    ctx.ok(&["disable", "b@m"]);
+    ctx.ok(&["disable", "d@m"]);
+    let settings = ctx.settings(&ctx.user_settings());
+    assert_eq!(settings["enabledPlugins"]["b@m"], false);
+    assert_eq!(settings["enabledPlugins"]["d@m"], false);
+}
+
+#[test]
+fn enabling_a_plugin_enables_its_disabled_dependencies() {
+    let (ctx, _) = basic();
+    ctx.ok(&["install", "top@m"]);
+    ctx.ok(&["disable", "top@m"]);
+    ctx.ok(&["disable", "b@m"]);
+    ctx.ok(&["disable", "d@m"]);
+    let out = ctx.ok(&["enable", "top@m", "--json"]);
+    let line = out.json();
+    assert_eq!(line["outcome"], "ok", "{out}");
+    // b, then what b requires: d. c was never disabled.
+    assert_eq!(line["dependenciesEnabled"], json!(["b@m", "d@m"]), "{out}");
+    out.stderr_has(&["(also enabled 2 dependencies: b, d)"]);
+    let settings = ctx.settings(&ctx.user_settings());
+    assert_eq!(
+        settings["enabledPlugins"],
+        json!({"top@m": true, "b@m": true, "c@m": true, "d@m": true})
+    );
+    // Nothing disabled: nothing more to say.
+    ctx.ok(&["disable", "top@m"]);
+    let out = ctx.ok(&["enable", "top@m", "--json"]);
+    assert_eq!(out.json()["dependenciesEnabled"], json!([]), "{out}");
+}
+
+#[test]
+fn list_marks_plugins_installed_as_dependencies() {
+    let (ctx, _) = basic();
+    ctx.ok(&["install", "top@m"]);
+    let out = ctx.ok(&["list", "--json"]);
+    let rows = out.json();
+    let auto_of = |id: &str| {
+        rows.as_array()
+            .and_then(|rows| rows.iter().find(|row| row["id"] == id))
+            .map(|row| row["auto"].clone())
+    };
+    assert_eq!(auto_of("top@m"), Some(json!(false)), "{out}");
+    assert_eq!(auto_of("b@m"), Some(json!(true)), "{out}");
+    let human = ctx.ok(&["list"]);
+    let line_of = |id: &str| {
+        human
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line_of("b@m").contains("dependency"), "{human}");
+    assert!(!line_of("top@m").contains("dependency"), "{human}");
+}
+
+/// `tagged_repository` plus a plugin `pinned` whose dependency on c is pinned to commit `sha`
+/// (and, when given, a version range); returns the repository.
+fn pinned_repository(
+    ctx: &TestContext,
+    sha: impl Fn(&Path) -> String,
+    range: Option<&str>,
+) -> PathBuf {
+    let src = tagged_repository(ctx);
+    let mut dependency = json!({"name": "c", "sha": sha(&src)});
+    if let Some(range) = range {
+        dependency["version"] = json!(range);
+    }
+    plugin(&src, "pinned", Some("1.0.0"), json!([dependency]));
+    let path = src.join(".claude-plugin/marketplace.json");
+    let mut manifest = read_json(&path);
+    if let Some(plugins) = manifest["plugins"].as_array_mut() {
+        plugins.push(json!({"name": "pinned", "source": "./plugins/pinned"}));
+    }
+    write_json(&path, &manifest);
+    commit_all(&src, "pinned");
+    src
+}
+
+#[test]
+fn a_sha_installs_the_dependency_as_it_is_at_that_commit() {
+    let ctx = TestContext::new();
+    let src = pinned_repository(&ctx, |src| rev_parse(src, "c--v2.0.0^{commit}"), None);
+    ctx.publish(&src, "acme/tm");
+    ctx.github_over_files();
+    ctx.ok(&["marketplace", "add", "acme/tm"]);
+    let out = ctx.ok(&["install", "pinned@tm", "--json"]);
+    assert_eq!(out.json()["dependencies"], json!(["c@tm"]), "{out}");
+    let commit = rev_parse(&src, "c--v2.0.0^{commit}");
+    let short = &commit[..12];
+    let record = only_record(&ctx, "c@tm");
+    assert_eq!(record["version"], format!("2.0.0-{short}"), "{record}");
+    assert_eq!(record["resolvedVersion"], "2.0.0", "{record}");
+    assert_eq!(record["gitCommitSha"], commit, "{record}");
+    let dir = ctx.cache().join("tm/c").join(format!("2.0.0-{short}"));
+    assert_eq!(record["installPath"], s(&dir), "{record}");
+    assert_eq!(
+        fs_err::read_to_string(dir.join("VERSION")).expect("VERSION"),
+        "2.0.0"
+    );
+}
+
+#[test]
+fn a_sha_pin_that_cannot_be_met_fails_the_whole_install() {
+    // A commit the repository does not have.
+    let ctx = TestContext::new();
+    let src = pinned_repository(
+        &ctx,
+        |_| "0123456789abcdef0123456789abcdef01234567".into(),
+        None,
+    );
+    ctx.publish(&src, "acme/tm");
+    ctx.github_over_files();
+    ctx.ok(&["marketplace", "add", "acme/tm"]);
+    install_fails_cleanly(
+        &ctx,
+        "pinned@tm",
+        "error_not_found",
+        &["0123456789abcdef0123456789abcdef01234567"],
+    );
+
+    // A commit whose version is outside the range.
+    let ctx = TestContext::new();
+    let src = pinned_repository(
+        &ctx,
+        |src| rev_parse(src, "c--v1.0.0^{commit}"),
+        Some("^2.0.0"),
+    );
+    ctx.ok(&["marketplace", "add", &s(&src)]);
+    install_fails_cleanly(
+        &ctx,
+        "pinned@tm",
+        "dependency_unsatisfied",
+        &["^2.0.0", "1.0.0"],
+    );
+
+    // Not a commit hash.
+    let ctx = TestContext::new();
+    let src = pinned_repository(&ctx, |_| "main".into(), None);
+    ctx.ok(&["marketplace", "add", &s(&src)]);
+    install_fails_cleanly(
+        &ctx,
+        "pinned@tm",
+        "error_validation",
+        &["40-character commit hash"],
+    );
+}

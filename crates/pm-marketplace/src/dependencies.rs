@@ -12,7 +12,8 @@
 //! A range is resolved against the git tags `{name}--v{version}` of the marketplace repository:
 //! the highest matching tag is checked out and cached as `<version>-<sha12>`, and the record
 //! gets `resolvedVersion`. Without a matching tag, the version the marketplace offers now must
-//! satisfy the range. Anything that cannot be satisfied (a missing plugin or marketplace, no
+//! satisfy the range. A `sha` installs the dependency as it is at that commit of the marketplace
+//! repository, cached the same way (and still checked against the range). Anything that cannot be satisfied (a missing plugin or marketplace, no
 //! version in range, a cross-marketplace dependency not allowed, an installed dependency out of
 //! range) fails the whole install: nothing is recorded, no settings change, and the cache
 //! directories the install created are removed again ([`CacheGuard`]).
@@ -49,7 +50,8 @@ pub struct Dependency {
     pub marketplace: Option<String>,
     /// The version range (object form only).
     pub version: Option<String>,
-    /// `sha` (object form); not applied.
+    /// `sha` (object form): the commit of the marketplace repository to install the dependency
+    /// from (pm's reading; the reference parses it and does not say).
     pub sha: Option<String>,
     /// A range written after `@` in the string form, which is dropped (reference-advanced.md
     /// §2.1).
@@ -349,6 +351,16 @@ pub enum DependencyError {
         range: String,
         scope: Scope,
     },
+    /// The dependency's `sha` is not a commit of its marketplace repository.
+    #[error(
+        "`{dependent}` pins its dependency `{dependency}` to commit `{sha}`, which `{url}` does not have"
+    )]
+    PinnedCommitNotFound {
+        dependent: String,
+        dependency: String,
+        sha: String,
+        url: String,
+    },
 }
 
 fn unsatisfied_detail(available: Option<&str>, tags: &[String]) -> String {
@@ -373,6 +385,7 @@ impl DependencyError {
     pub fn failure_code(&self) -> &'static str {
         match self {
             DependencyError::Invalid { .. } => "error_validation",
+            DependencyError::PinnedCommitNotFound { .. } => "error_not_found",
             _ => "dependency_unsatisfied",
         }
     }
@@ -408,6 +421,9 @@ impl DependencyError {
             } => format!(
                 "`pm uninstall {dependency} --scope {scope}`, then install again to let pm pick a version in range"
             ),
+            DependencyError::PinnedCommitNotFound { .. } => {
+                "the commit may not be pushed yet, or was rewritten; tell the plugin's author".into()
+            }
         };
         Some(format!("nothing was installed; {advice}"))
     }
@@ -510,11 +526,6 @@ pub(crate) fn install_dependencies(
                 reporter.warn(&format!(
                     "`{dependent_text}` depends on `{id_text}` with `@{range}` in the string form, which sets no version; only the object form ({{\"name\": \"{}\", \"version\": \"{range}\"}}) constrains it",
                     dependency.name
-                ));
-            }
-            if dependency.sha.is_some() {
-                reporter.warn(&format!(
-                    "`{dependent_text}` pins its dependency `{id_text}` to a commit (`sha`), which pm does not apply: it installs by version"
                 ));
             }
             if id.marketplace != root.id.marketplace && !allowed.contains(&id.marketplace) {
@@ -624,7 +635,14 @@ pub(crate) fn install_dependencies(
                 ));
             }
             guard.track(&id);
-            let item = stage(env, candidate, range.as_ref(), &dependent_text, reporter)?;
+            let item = stage(
+                env,
+                candidate,
+                range.as_ref(),
+                dependency.sha.as_deref(),
+                &dependent_text,
+                reporter,
+            )?;
             chosen.insert(
                 id_text,
                 Some(
@@ -662,15 +680,41 @@ pub(crate) fn install_dependencies(
     Ok(installed)
 }
 
-/// Locates a dependency's files: with a range, the highest `{name}--v{version}` tag in range
-/// when there is one, else the version the marketplace offers now (which must be in range).
+/// Locates a dependency's files: with a `sha`, that commit of the marketplace repository;
+/// else with a range, the highest `{name}--v{version}` tag in range when there is one; else the
+/// version the marketplace offers now. The version found must be in the range.
 fn stage(
     env: &Environment,
     candidate: Candidate,
     range: Option<&VersionRange>,
+    sha: Option<&str>,
     dependent: &str,
     reporter: &dyn Reporter,
 ) -> Result<Staged> {
+    if let Some(sha) = sha {
+        match stage_commit(env, &candidate, sha, dependent, reporter)? {
+            Some(staged) => {
+                let version = staged.resolved_version.as_deref().unwrap_or(&staged.version);
+                if let Some(range) = range
+                    && !parse_version(version).is_some_and(|v| range.matches(&v))
+                {
+                    return Err(DependencyError::Unsatisfied {
+                        dependent: dependent.to_string(),
+                        dependency: candidate.id.to_string(),
+                        range: range.as_str().to_string(),
+                        available: Some(version.to_string()),
+                        tags: Vec::new(),
+                    }
+                    .into());
+                }
+                return Ok(staged);
+            }
+            None => reporter.warn(&format!(
+                "`{dependent}` pins its dependency `{}` to commit `{sha}`, but `{}` is not in a git repository pm can check out: installing the version the marketplace offers",
+                candidate.id, candidate.id.marketplace
+            )),
+        }
+    }
     let mut tags = Vec::new();
     if let Some(range) = range
         && let Some(staged) = stage_tag(env, &candidate, range, &mut tags, reporter)?
@@ -713,26 +757,8 @@ fn stage_tag(
     seen: &mut Vec<String>,
     reporter: &dyn Reporter,
 ) -> Result<Option<Staged>> {
-    let PluginSource::Relative(source) = &candidate.entry.source else {
+    let Some((urls, subdir, source)) = marketplace_repository(candidate) else {
         return Ok(None);
-    };
-    // The repository and where the marketplace sits in it.
-    let (urls, subdir) = match &candidate.marketplace.source {
-        MarketplaceSource::Directory { .. } => {
-            let dir = PathBuf::from(&candidate.marketplace.install_location);
-            let Some(root) = find_git_root(&dir) else {
-                return Ok(None);
-            };
-            let subdir = dir.strip_prefix(&root).map(Path::to_path_buf);
-            (
-                vec![root.to_string_lossy().into_owned()],
-                subdir.unwrap_or_default(),
-            )
-        }
-        source @ (MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. }) => {
-            (marketplaces::clone_urls(source), PathBuf::new())
-        }
-        _ => return Ok(None),
     };
     let prefix = format!("{}--v", candidate.id.name);
     let mut listed = None;
@@ -796,6 +822,132 @@ fn stage_tag(
         version: format!("{text}-{short}"),
         resolved_version: Some(text),
         commit: Some(commit),
+        plugin_dir,
+        boundary,
+        _prepared: None,
+        _clone: Some(clone),
+    }))
+}
+
+/// Where a plugin with a relative source lives in git: the URLs of its marketplace's repository
+/// (for a directory marketplace, the repository that holds it), the marketplace's directory
+/// inside that repository, and the entry's relative source. `None` for other sources and for
+/// marketplaces that are not in a git repository.
+fn marketplace_repository(candidate: &Candidate) -> Option<(Vec<String>, PathBuf, &str)> {
+    let PluginSource::Relative(source) = &candidate.entry.source else {
+        return None;
+    };
+    match &candidate.marketplace.source {
+        MarketplaceSource::Directory { .. } => {
+            let dir = PathBuf::from(&candidate.marketplace.install_location);
+            let root = find_git_root(&dir)?;
+            let subdir = dir
+                .strip_prefix(&root)
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            Some((vec![root.to_string_lossy().into_owned()], subdir, source))
+        }
+        marketplace @ (MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. }) => Some((
+            marketplaces::clone_urls(marketplace),
+            PathBuf::new(),
+            source,
+        )),
+        _ => None,
+    }
+}
+
+/// The dependency as it is at commit `sha` of its marketplace's repository (the object form's
+/// `sha`), cloned into a temporary directory inside the plugin's cache directory. Its version is
+/// plugin.json's at that commit (else the entry's), cached as `<version>-<sha12>` with
+/// `resolvedVersion`, as a tag resolution is; without any version, as `<sha12>`. `None` when the
+/// plugin is not in a git repository (see [`marketplace_repository`]).
+///
+/// Errors: the `sha` is not 40 hex digits ([`DependencyError::Invalid`]); the repository does
+/// not have the commit ([`DependencyError::PinnedCommitNotFound`]); the plugin's directory does not exist at
+/// that commit ([`Error::SourcePathMissing`]).
+fn stage_commit(
+    env: &Environment,
+    candidate: &Candidate,
+    sha: &str,
+    dependent: &str,
+    reporter: &dyn Reporter,
+) -> Result<Option<Staged>> {
+    let sha = sha.trim().to_ascii_lowercase();
+    if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(DependencyError::Invalid {
+            dependent: dependent.to_string(),
+            index: None,
+            reason: format!(
+                "the `sha` of `{}` must be a full 40-character commit hash, not `{sha}`",
+                candidate.id
+            ),
+        }
+        .into());
+    }
+    let Some((urls, subdir, source)) = marketplace_repository(candidate) else {
+        return Ok(None);
+    };
+    let Some(url) = urls.first().cloned() else {
+        return Ok(None);
+    };
+    let plugin_cache = env
+        .locations
+        .cache_dir()
+        .join(&candidate.id.marketplace)
+        .join(&candidate.id.name);
+    let clone_source = MarketplaceSource::Git {
+        url: url.clone(),
+        reference: None,
+        sparse_paths: None,
+    };
+    let mut clone = marketplaces::clone_into_temp(env, &clone_source, &plugin_cache, reporter)?;
+    if clone.head != sha {
+        reporter.status(&format!(
+            "Checking out commit `{sha}` for `{}`",
+            candidate.id
+        ));
+        let shown = pm_core::source::redact_credentials(&url).unwrap_or_else(|| url.clone());
+        let checked_out =
+            crate::sources::checkout(env, &clone.path, &sha, &[], reporter).map_err(|source| {
+                Error::Git {
+                    url: shown.clone(),
+                    source,
+                }
+            })?;
+        match checked_out {
+            Some(head) => clone.head = head,
+            None => {
+                return Err(DependencyError::PinnedCommitNotFound {
+                    dependent: dependent.to_string(),
+                    dependency: candidate.id.to_string(),
+                    sha,
+                    url: shown,
+                }
+                .into());
+            }
+        }
+    }
+    let boundary = clone.path.join(&subdir);
+    let plugin_dir = plugins::relative_source_dir(&candidate.id, &boundary, source)?;
+    if !plugin_dir.is_dir() {
+        return Err(Error::SourcePathMissing(plugin_dir));
+    }
+    let manifest = plugins::read_plugin_manifest(&plugin_dir)?;
+    let declared = manifest
+        .as_ref()
+        .and_then(|m| m.version.clone())
+        .or_else(|| candidate.entry.version.clone())
+        .filter(|version| !version.trim().is_empty());
+    let short: String = clone.head.chars().take(12).collect();
+    let (version, resolved_version) = match declared {
+        Some(declared) => (format!("{declared}-{short}"), Some(declared)),
+        None => (short, None),
+    };
+    Ok(Some(Staged {
+        candidate: candidate.clone(),
+        version,
+        resolved_version,
+        commit: Some(clone.head.clone()),
         plugin_dir,
         boundary,
         _prepared: None,

@@ -161,6 +161,14 @@ pub enum Error {
     /// refused) (reference-advanced.md §7, DEVIATIONS 8).
     #[error("{}", managed_override_message(.id, *.enabled))]
     ManagedOverride { id: String, enabled: bool },
+    /// `disable` of a plugin that enabled plugins here still require (`dependents`, sorted):
+    /// they would fail to load (reference-advanced.md §2.6; failure code
+    /// `required_by_dependents`, as the reference).
+    #[error("`{id}` is still required by {}", join_ids(.dependents))]
+    RequiredByDependents {
+        id: String,
+        dependents: Vec<pm_core::id::PluginId>,
+    },
     /// Managed settings do not allow this marketplace source: `strictKnownMarketplaces` lists
     /// other sources (`allowed`, labels; empty: none at all), or `blockedMarketplaces` names it
     /// (`allowed` is `None`) (reference-advanced.md §7, DEVIATIONS 8).
@@ -374,6 +382,7 @@ impl Error {
             Error::Lock(_) | Error::Io(_) => "error_unknown",
             Error::AlreadyInGoalState { .. } => "already_in_goal_state",
             Error::ManagedOverride { .. } => "managed_settings_override",
+            Error::RequiredByDependents { .. } => "required_by_dependents",
             Error::SourceBlocked { .. } => "source_blocked_by_policy",
             Error::ManagedForcedOn(_) => "managed_settings_override",
             Error::DeclaredNameMismatch { .. } => "declared",
@@ -416,6 +425,16 @@ impl Error {
             Error::DeclaredNameMismatch { declared, scope, .. } => Some(format!("fix `extraKnownMarketplaces.{declared}` in {scope} settings, or add the marketplace with `pm marketplace add <source>`")),
             Error::NotInstalledHere { elsewhere, .. } => elsewhere.first().map(|(_, path)| format!("run the command in `{path}`")),
             Error::Offline { .. } => Some("run it again without `--offline`".into()),
+            Error::RequiredByDependents { id, dependents } => Some(format!(
+                "disable {} first, or everything together: {}",
+                if dependents.len() == 1 { "that plugin" } else { "those plugins" },
+                dependents
+                    .iter()
+                    .map(|d| format!("pm disable {d}"))
+                    .chain(std::iter::once(format!("pm disable {id}")))
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            )),
             Error::NpmRegistry { message, .. } if message.starts_with("HTTP 404") => Some("check `package` (and `registry`) in the plugin's marketplace entry".into()),
             Error::NpmRegistry { .. } | Error::NpmDownload { .. } => Some("check the network connection and the entry's `registry` (HTTPS_PROXY and NO_PROXY apply)".into()),
             Error::NpmIntegrity { .. } | Error::NpmUnsafeArchive { .. } => Some("nothing was installed; tell the package's maintainers".into()),
@@ -423,6 +442,13 @@ impl Error {
             _ => None,
         }
     }
+}
+
+fn join_ids(ids: &[pm_core::id::PluginId]) -> String {
+    ids.iter()
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `Result` with [`Error`].

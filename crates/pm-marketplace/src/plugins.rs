@@ -152,7 +152,7 @@ pub(crate) fn relative_source_dir(id: &PluginId, root: &Path, source: &str) -> R
     Ok(joined)
 }
 
-fn read_plugin_manifest(plugin_dir: &Path) -> Result<Option<PluginManifest>> {
+pub(crate) fn read_plugin_manifest(plugin_dir: &Path) -> Result<Option<PluginManifest>> {
     let path = plugin_dir.join(PLUGIN_MANIFEST_PATH);
     match crate::fsutil::read_optional(&path)? {
         None => Ok(None),

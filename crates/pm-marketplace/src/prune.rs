@@ -120,6 +120,12 @@ pub(crate) struct Graph {
     nodes: Vec<Node>,
 }
 
+/// Whether `record` applies in the directory `project_path`: user and managed records
+/// everywhere, project and local records in their own directory.
+fn applies_in(record: &InstallRecord, project_path: &str) -> bool {
+    !record.scope.has_project_path() || record.project_path.as_deref() == Some(project_path)
+}
+
 /// Whether `dependency` (a record) can meet a requirement of the plugin recorded by `at`.
 fn applies_at(dependency: &InstallRecord, at: &InstallRecord) -> bool {
     !dependency.scope.has_project_path()
@@ -252,6 +258,52 @@ impl Graph {
             orphans,
             auto: here.len(),
         }
+    }
+
+    /// The plugins with a record that applies in `project_path` (user and managed records, and
+    /// this directory's project and local records) and that require `id` directly, sorted.
+    pub(crate) fn requirers_here(&self, id: &PluginId, project_path: &str) -> Vec<PluginId> {
+        let mut requirers: Vec<PluginId> = self
+            .nodes
+            .iter()
+            .filter(|node| node.id != *id && applies_in(&node.record, project_path))
+            .filter(|node| {
+                node.requires
+                    .as_ref()
+                    .is_ok_and(|requires| requires.contains(id))
+            })
+            .map(|node| node.id.clone())
+            .collect();
+        requirers.sort();
+        requirers.dedup();
+        requirers
+    }
+
+    /// What `id` requires, transitively, as read from the records that apply in `project_path`;
+    /// breadth first, each plugin once, `id` itself excluded (cycles end there).
+    pub(crate) fn requirements_here(&self, id: &PluginId, project_path: &str) -> Vec<PluginId> {
+        let mut seen: Vec<PluginId> = vec![id.clone()];
+        let mut queue: VecDeque<PluginId> = VecDeque::from([id.clone()]);
+        let mut found = Vec::new();
+        while let Some(current) = queue.pop_front() {
+            for node in self
+                .nodes
+                .iter()
+                .filter(|node| node.id == current && applies_in(&node.record, project_path))
+            {
+                let Ok(requires) = &node.requires else {
+                    continue;
+                };
+                for dependency in requires {
+                    if !seen.contains(dependency) {
+                        seen.push(dependency.clone());
+                        found.push(dependency.clone());
+                        queue.push_back(dependency.clone());
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// The plugins that require `id` and that lose their last record of it with `removed` (a

@@ -288,7 +288,7 @@ fn fetch_git(
 
 /// [`git::checkout_commit`] with progress reporting; the commit checked out, `None` when the
 /// remote does not have it.
-fn checkout(
+pub(crate) fn checkout(
     env: &Environment,
     dir: &Path,
     sha: &str,

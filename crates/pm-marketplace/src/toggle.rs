@@ -11,6 +11,9 @@
 //!    name must match exactly one such id (DEVIATIONS 5);
 //! 2. managed settings: `true` refuses `disable`, `false` refuses `enable` (DEVIATIONS 8);
 //! 3. "already": with a scope, that scope's own value; without, the effective state;
+//!    `disable` of a plugin that an enabled plugin here requires is refused
+//!    (`required_by_dependents`), and `enable` also enables, in the same file, the disabled
+//!    plugins it requires (reference-advanced.md §2.6);
 //! 4. the scope, without one given: the most specific of local, project, user holding an
 //!    install record for this directory or an `enabledPlugins` entry; user when none does.
 //!    When the cwd is `$HOME`, project settings are the user settings file, so an entry there
@@ -19,6 +22,7 @@
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::marketplaces;
+use crate::prune::Graph;
 use crate::reporter::Reporter;
 use crate::store::{self, SettingsFile};
 use pm_core::id::{PluginId, PluginRef};
@@ -38,6 +42,10 @@ pub struct ToggleOutcome {
     pub id: PluginId,
     /// The scope whose settings file was written.
     pub scope: Scope,
+    /// For `enable`: the plugins it requires (transitively, from the records that apply here)
+    /// that were disabled and got `true` in the same settings file, in dependency order
+    /// (reference-advanced.md §2.6: "also enabled 1 dependency: b").
+    pub also_enabled: Vec<PluginId>,
     /// Set when, after the write, another scope still decides the other way (possible with an
     /// explicit scope less specific than the deciding one): that scope.
     pub overridden_by: Option<Scope>,
@@ -84,8 +92,48 @@ pub fn set_enabled(
     let installed = store::load_installed(&env.locations)?;
     let settings = store::load_settings(&env.locations);
     let target = decide(env, &id_text, enable, scope, &installed, &settings)?;
+    let graph = Graph::build(env, &installed, reporter);
+    let project_path = env.project_path();
+    let mut also_enabled = Vec::new();
     let mut file = SettingsFile::open(&env.locations, target)?;
     file.set_enabled(&id_text, enable)?;
+    if enable {
+        for dependency in graph.requirements_here(&id, &project_path) {
+            let dependency_text = dependency.to_string();
+            if settings.is_enabled(&dependency_text) || is_builtin(&dependency_text) {
+                continue;
+            }
+            if installed.records(&dependency_text).is_empty() {
+                continue;
+            }
+            let managed_off = matches!(
+                settings
+                    .get(Scope::Managed)
+                    .and_then(|c| c.enabled_entry(&dependency_text)),
+                Some(Value::Bool(false))
+            );
+            if managed_off {
+                reporter.warn(&format!(
+                    "`{dependency}`, which `{id}` requires, stays disabled: managed settings disable it"
+                ));
+                continue;
+            }
+            file.set_enabled(&dependency_text, true)?;
+            also_enabled.push(dependency);
+        }
+    } else {
+        let dependents: Vec<PluginId> = graph
+            .requirers_here(&id, &project_path)
+            .into_iter()
+            .filter(|dependent| settings.is_enabled(&dependent.to_string()))
+            .collect();
+        if !dependents.is_empty() {
+            return Err(Error::RequiredByDependents {
+                id: id_text,
+                dependents,
+            });
+        }
+    }
     file.save()?;
 
     let after = store::load_settings(&env.locations);
@@ -97,6 +145,7 @@ pub fn set_enabled(
     Ok(ToggleOutcome {
         id,
         scope: target,
+        also_enabled,
         overridden_by,
     })
 }

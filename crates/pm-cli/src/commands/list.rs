@@ -49,6 +49,13 @@ fn json_row(row: &ListedPlugin) -> Value {
             opt(record.and_then(|r| r.git_commit_sha.clone())),
         ),
         ("projectEnabled", row.project_enabled.into()),
+        // pm's additions: installed as a dependency (`pm prune` removes it when nothing needs
+        // it), and the version a range resolved to.
+        ("auto", record.is_some_and(|r| r.auto == Some(true)).into()),
+        (
+            "resolvedVersion",
+            opt(record.and_then(|r| r.resolved_version.clone())),
+        ),
     ])
 }
 
@@ -118,11 +125,16 @@ pub fn run(env: &Environment, printer: Printer, args: ListArgs) -> ExitCode {
         for row in &rows {
             let status = if row.enabled { "enabled" } else { "disabled" };
             let detail = match &row.record {
-                Some(record) => record
-                    .project_path
-                    .as_ref()
-                    .map(|p| format!("  {}", sanitize(p)))
-                    .unwrap_or_default(),
+                Some(record) => {
+                    let mut detail = String::new();
+                    if record.auto == Some(true) {
+                        detail.push_str("  dependency");
+                    }
+                    if let Some(path) = &record.project_path {
+                        detail.push_str(&format!("  {}", sanitize(path)));
+                    }
+                    detail
+                }
                 None => "  not installed yet: managed settings enable it (Claude Code installs it at its next session)".into(),
             };
             let line = format!(

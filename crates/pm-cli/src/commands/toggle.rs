@@ -60,16 +60,46 @@ fn one(
     match toggle::set_enabled(env, &plugin, enable, scope, &reporter) {
         Ok(outcome) => {
             let verb = if enable { "Enabled" } else { "Disabled" };
-            let message = format!("{verb} `{}` (scope: {})", outcome.id, outcome.scope);
+            let mut message = format!("{verb} `{}` (scope: {})", outcome.id, outcome.scope);
+            if !outcome.also_enabled.is_empty() {
+                let count = outcome.also_enabled.len();
+                message.push_str(&format!(
+                    " (also enabled {count} {}: {})",
+                    if count == 1 {
+                        "dependency"
+                    } else {
+                        "dependencies"
+                    },
+                    outcome
+                        .also_enabled
+                        .iter()
+                        .map(|id| id.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             if printer.json {
-                printer.json_line(&object(vec![
-                    ("command", command.into()),
+                let mut pairs = vec![
+                    ("command", Value::from(command)),
                     ("outcome", "ok".into()),
                     ("plugin", plugin_arg.into()),
                     ("pluginId", outcome.id.to_string().into()),
                     ("scope", outcome.scope.as_str().into()),
                     ("message", message.clone().into()),
-                ]));
+                ];
+                if enable {
+                    // pm's addition: the dependencies this enable switched on.
+                    pairs.push((
+                        "dependenciesEnabled",
+                        outcome
+                            .also_enabled
+                            .iter()
+                            .map(|id| Value::from(id.to_string()))
+                            .collect::<Vec<_>>()
+                            .into(),
+                    ));
+                }
+                printer.json_line(&object(pairs));
             }
             printer.status(&message);
             if let Some(decider) = outcome.overridden_by {
@@ -113,6 +143,25 @@ fn toggle_failure(printer: Printer, command: &str, plugin_arg: &str, error: &Err
         ];
         if matches!(error, Error::AlreadyInGoalState { .. }) {
             pairs.push(("alreadyInGoalState", true.into()));
+        }
+        if let Error::RequiredByDependents { dependents, .. } = error {
+            // The reference's keys: the dependents' names, and the ids to disable first.
+            pairs.push((
+                "reverseDependents",
+                dependents
+                    .iter()
+                    .map(|id| Value::from(id.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            ));
+            pairs.push((
+                "disableFirst",
+                dependents
+                    .iter()
+                    .map(|id| Value::from(id.to_string()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            ));
         }
         printer.json_line(&object(pairs));
     }
