@@ -667,7 +667,7 @@ fn enabling_a_plugin_enables_its_disabled_dependencies() {
     // Nothing disabled: nothing more to say.
     ctx.ok(&["disable", "top@m"]);
     let out = ctx.ok(&["enable", "top@m", "--json"]);
-    assert_eq!(out.json()["dependenciesEnabled"], json!([]), "{out}");
+    assert!(out.json().get("dependenciesEnabled").is_none(), "{out}");
 }
 
 #[test]
@@ -681,7 +681,7 @@ fn list_marks_plugins_installed_as_dependencies() {
             .and_then(|rows| rows.iter().find(|row| row["id"] == id))
             .map(|row| row["auto"].clone())
     };
-    assert_eq!(auto_of("top@m"), Some(json!(false)), "{out}");
+    assert_eq!(auto_of("top@m"), Some(Value::Null), "{out}");
     assert_eq!(auto_of("b@m"), Some(json!(true)), "{out}");
     let human = ctx.ok(&["list"]);
     let line_of = |id: &str| {

@@ -1271,6 +1271,9 @@ fn list_json_shape() {
         "dataDirUnreadable",
         "hasUserConfig",
         "gitCommitSha",
+        // pm's additions for dependencies (reference-advanced.md §2): only when they apply.
+        "auto",
+        "resolvedVersion",
     ];
     for key in keys(row) {
         assert!(

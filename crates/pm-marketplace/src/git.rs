@@ -82,13 +82,21 @@ pub struct CloneRequest<'a> {
     /// Directories to check out in cone mode (`git sparse-checkout set --cone`); empty for a
     /// full checkout.
     pub sparse_paths: &'a [String],
+    /// A commit (40 hex) the caller already has checked out: when the remote's branch or tag
+    /// still points at it, nothing is fetched, the destination is removed again and
+    /// [`Cloned::fetched`] is false. This is a refresh in one connection (the refs listed for
+    /// the check are the ones the fetch uses), instead of an ls-remote and then a clone.
+    pub unless_at: Option<&'a str>,
 }
 
 /// The result of a successful [`clone`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloned {
-    /// The 40-hex commit checked out.
+    /// The 40-hex commit checked out (or, when not fetched, the one the remote points at).
     pub head: String,
+    /// False when the remote was still at [`CloneRequest::unless_at`]: nothing was fetched and
+    /// the destination does not exist.
+    pub fetched: bool,
 }
 
 /// Why a git operation failed (`DEVIATIONS.md` item 10: errors say what failed).
@@ -201,6 +209,18 @@ pub fn clone(
         )
         .into());
     }
+    // The git CLI cannot stop a clone after the ref advertisement: ask ls-remote first.
+    if options.use_git_cli
+        && let Some(current) = request.unless_at
+    {
+        let head = remote_head(request.url, request.reference, options)?;
+        if head == current {
+            return Ok(Cloned {
+                head,
+                fetched: false,
+            });
+        }
+    }
     if let Some(parent) = destination.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -214,10 +234,12 @@ pub fn clone(
         clone_libgit2(request, options, progress)
     }
     .and_then(|cloned| {
-        write_sparse_paths_file(destination, request.sparse_paths)?;
+        if cloned.fetched {
+            write_sparse_paths_file(destination, request.sparse_paths)?;
+        }
         Ok(cloned)
     });
-    if result.is_err() {
+    if result.as_ref().map_or(true, |cloned| !cloned.fetched) {
         // Best effort: the error being returned matters more than a failed cleanup.
         let _ = fs_err::remove_dir_all(destination);
     }
@@ -820,6 +842,15 @@ fn clone_libgit2(
             })
             .collect();
         let target = choose_target(&refs, request.reference, &shown)?;
+        if let Some(current) = request.unless_at
+            && let Some(commit) = target_commit(&refs, &target)
+            && commit.to_string() == current
+        {
+            return Ok(Cloned {
+                head: commit.to_string(),
+                fetched: false,
+            });
+        }
         // Fetch over the connection the refs came from (one handshake, one authentication).
         connection
             .remote()
@@ -876,7 +907,28 @@ fn clone_libgit2(
     checkout(&repository, &commit, request.sparse_paths).map_err(other)?;
     Ok(Cloned {
         head: commit.id().to_string(),
+        fetched: true,
     })
+}
+
+/// The commit `target` names in the advertised `refs` (a tag peeled when the remote advertises
+/// `^{}`); `None` when it is not advertised.
+fn target_commit(
+    refs: &[(String, git2::Oid, Option<String>)],
+    target: &Target,
+) -> Option<git2::Oid> {
+    let find = |wanted: &str| {
+        refs.iter()
+            .find(|(name, _, _)| name == wanted)
+            .map(|(_, oid, _)| *oid)
+    };
+    match target {
+        Target::Branch { name, .. } => find(&format!("refs/heads/{name}")),
+        Target::Tag { name } => {
+            find(&format!("refs/tags/{name}^{{}}")).or_else(|| find(&format!("refs/tags/{name}")))
+        }
+        Target::DetachedHead => find("HEAD"),
+    }
 }
 
 /// Check out `commit` (already HEAD) into the fresh work tree, all of it or a sparse cone.
@@ -1206,7 +1258,10 @@ mod cli {
             url: shown.clone(),
             stderr: "the clone has no HEAD commit".to_owned(),
         })?;
-        Ok(Cloned { head })
+        Ok(Cloned {
+            head,
+            fetched: true,
+        })
     }
 
     /// `git ls-remote -- URL HEAD` (or the three refs a pinned reference may be), as
@@ -1442,7 +1497,10 @@ pub fn checkout_commit(
             .map_err(other)?;
     }
     match head_commit(dir) {
-        Some(head) if head == commit.id().to_string() => Ok(Some(Cloned { head })),
+        Some(head) if head == commit.id().to_string() => Ok(Some(Cloned {
+            head,
+            fetched: true,
+        })),
         _ => Err(other(git2::Error::from_str(&format!(
             "HEAD is not at commit {sha} after checking it out"
         )))),
@@ -1686,6 +1744,7 @@ mod tests {
             reference,
             destination: &destination,
             sparse_paths: sparse,
+            unless_at: None,
         };
         let result = clone(&request, options, &mut |_| {});
         (dir, destination, result)
@@ -1710,6 +1769,39 @@ mod tests {
     }
 
     #[test]
+    fn clone_unless_at_fetches_only_when_the_remote_moved() {
+        let fixture = Fixture::new();
+        for use_git_cli in [false, true] {
+            let options = GitOptions {
+                use_git_cli,
+                ..GitOptions::default()
+            };
+            isolate_libgit2();
+            let dir = tempfile::tempdir().unwrap();
+            let destination = dir.path().join("clone");
+            let url = file_url(&fixture.bare);
+            let mut request = CloneRequest {
+                url: &url,
+                reference: None,
+                destination: &destination,
+                sparse_paths: &[],
+                unless_at: Some(&fixture.main),
+            };
+            let same = clone(&request, &options, &mut |_| {}).unwrap();
+            assert_eq!(same.head, fixture.main, "cli: {use_git_cli}");
+            assert!(!same.fetched, "cli: {use_git_cli}");
+            assert!(!destination.exists(), "nothing left behind (cli: {use_git_cli})");
+
+            let other = "0".repeat(40);
+            request.unless_at = Some(&other);
+            let moved = clone(&request, &options, &mut |_| {}).unwrap();
+            assert!(moved.fetched, "cli: {use_git_cli}");
+            assert_eq!(moved.head, fixture.main);
+            assert!(destination.join(".claude-plugin/marketplace.json").is_file());
+        }
+    }
+
+    #[test]
     fn clone_file_url_is_a_full_clone_of_the_default_branch() {
         let fixture = Fixture::new();
         let mut updates = 0;
@@ -1721,6 +1813,7 @@ mod tests {
             reference: None,
             destination: &destination,
             sparse_paths: &[],
+            unless_at: None,
         };
         let cloned = clone(&request, &GitOptions::default(), &mut |_| updates += 1).unwrap();
         assert_eq!(cloned.head, fixture.main);
@@ -1851,6 +1944,7 @@ mod tests {
             reference: None,
             destination: dir.path(),
             sparse_paths: &[],
+            unless_at: None,
         };
         let error = clone(&request, &GitOptions::default(), &mut |_| {}).unwrap_err();
         assert!(matches!(&error, GitError::Io(e) if e.kind() == io::ErrorKind::AlreadyExists));
@@ -2315,6 +2409,7 @@ mod tests {
             reference: None,
             destination: &destination,
             sparse_paths: &[],
+            unless_at: None,
         };
         let cloned = clone(&request, &GitOptions::default(), &mut |p| last = Some(p)).unwrap();
         assert_eq!(cloned.head, fixture.main);

@@ -226,6 +226,19 @@ pub(crate) fn clone_into_temp(
     parent: &Path,
     reporter: &dyn Reporter,
 ) -> Result<TempClone> {
+    clone_into_temp_unless(env, source, parent, None, reporter)?
+        .ok_or_else(|| Error::NotAMarketplacePath(parent.to_path_buf()))
+}
+
+/// [`clone_into_temp`], unless the remote still points at `unless_at` (the commit the caller
+/// has): then `None`, and nothing was fetched (see [`CloneRequest::unless_at`]).
+pub(crate) fn clone_into_temp_unless(
+    env: &Environment,
+    source: &MarketplaceSource,
+    parent: &Path,
+    unless_at: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<Option<TempClone>> {
     let created = CreatedDirs::create(parent)?;
     let urls = clone_urls(source);
     let mut first_error = None;
@@ -236,7 +249,12 @@ pub(crate) fn clone_into_temp(
         let path = temp.path().join("repo");
         let shown = pm_core::source::redact_credentials(url).unwrap_or_else(|| url.clone());
         reporter.status(&format!(
-            "Cloning `{shown}`{}",
+            "{} `{shown}`{}",
+            if unless_at.is_some() {
+                "Fetching"
+            } else {
+                "Cloning"
+            },
             source
                 .reference()
                 .map(|r| format!(" at `{r}`"))
@@ -247,19 +265,21 @@ pub(crate) fn clone_into_temp(
             reference: source.reference(),
             destination: &path,
             sparse_paths: source.sparse_paths(),
+            unless_at,
         };
         let result = git::clone(&request, &env.git, &mut |progress| {
             reporter.fetch_progress(progress)
         });
         reporter.fetch_finished();
         match result {
+            Ok(cloned) if !cloned.fetched => return Ok(None),
             Ok(cloned) => {
-                return Ok(TempClone {
+                return Ok(Some(TempClone {
                     temp,
                     path,
                     head: cloned.head,
                     _created: created,
-                });
+                }));
             }
             Err(error) => {
                 let retry = !matches!(error, git::GitError::ReferenceNotFound { .. });
@@ -760,8 +780,9 @@ pub(crate) fn clone_is_current(env: &Environment, entry: &KnownMarketplace) -> R
     }
 }
 
-/// `marketplace update` of a git marketplace, for `update`: ls-remote, and when the remote
-/// moved a clone into a temporary directory whose marketplace.json must read (else the old
+/// `marketplace update` of a git marketplace, for `update`: the remote's refs, and when the
+/// remote moved from the commit on disk, a clone (over the same connection) into a temporary
+/// directory whose marketplace.json must read (else the old
 /// clone stays), then, under one hold of the state lock, the old clone moved aside, the new one
 /// into place and `lastUpdated` written. The old clone is returned (inside the temporary
 /// directory, removed when dropped) so that its removal happens outside the lock, and for
@@ -777,23 +798,31 @@ pub(crate) fn refresh_clone(
     let parent = env.locations.marketplaces_dir();
     // Clones of runs that were killed before they removed them.
     crate::fsutil::remove_stale(&parent, true, |name| name.starts_with(".clone-"));
-    let clone = if clone_is_current(env, entry)? {
-        None
-    } else {
-        let clone = clone_into_temp(env, &entry.source, &parent, reporter)?;
-        let fetched = KnownMarketplace {
-            install_location: clone.path.to_string_lossy().into_owned(),
-            ..entry.clone()
+    // The commit on disk; a refresh fetches only when the remote moved from it (one
+    // connection: the ref listing that decides is the one the fetch uses).
+    let local_head = location
+        .is_dir()
+        .then(|| git::head_commit(&location))
+        .flatten();
+    let clone =
+        match clone_into_temp_unless(env, &entry.source, &parent, local_head.as_deref(), reporter)?
+        {
+            None => None,
+            Some(clone) => {
+                let fetched = KnownMarketplace {
+                    install_location: clone.path.to_string_lossy().into_owned(),
+                    ..entry.clone()
+                };
+                let manifest = load_manifest(&fetched, reporter)?;
+                if manifest.name != name {
+                    reporter.warn(&format!(
+                        "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
+                        manifest.name
+                    ));
+                }
+                Some(clone)
+            }
         };
-        let manifest = load_manifest(&fetched, reporter)?;
-        if manifest.name != name {
-            reporter.warn(&format!(
-                "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
-                manifest.name
-            ));
-        }
-        Some(clone)
-    };
     let _lock = env.lock(reporter)?;
     if let Some(clone) = &clone {
         if fs_err::symlink_metadata(&location).is_ok() {

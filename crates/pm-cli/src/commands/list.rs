@@ -50,8 +50,15 @@ fn json_row(row: &ListedPlugin) -> Value {
         ),
         ("projectEnabled", row.project_enabled.into()),
         // pm's additions: installed as a dependency (`pm prune` removes it when nothing needs
-        // it), and the version a range resolved to.
-        ("auto", record.is_some_and(|r| r.auto == Some(true)).into()),
+        // it; only when true), and the version a range resolved to.
+        (
+            "auto",
+            if record.is_some_and(|r| r.auto == Some(true)) {
+                Value::Bool(true)
+            } else {
+                Value::Null
+            },
+        ),
         (
             "resolvedVersion",
             opt(record.and_then(|r| r.resolved_version.clone())),

@@ -87,7 +87,7 @@ fn one(
                     ("scope", outcome.scope.as_str().into()),
                     ("message", message.clone().into()),
                 ];
-                if enable {
+                if !outcome.also_enabled.is_empty() {
                     // pm's addition: the dependencies this enable switched on.
                     pairs.push((
                         "dependenciesEnabled",
