@@ -721,3 +721,214 @@ fn npm_unknown_package_is_a_network_error_like_the_reference() {
     assert_eq!(out.json()["failureCode"], "error_network", "{out}");
     out.stderr_has(&["404"]);
 }
+
+// ---- archive ---------------------------------------------------------------------------------
+
+/// One entry of a test zip.
+enum ZipItem<'a> {
+    /// Path, content, Unix mode.
+    File(&'a str, &'a [u8], u32),
+    Link(&'a str, &'a str),
+    Dir(&'a str),
+}
+
+/// A zip of `items` (deflated files), any path allowed.
+fn zip_of(items: &[ZipItem<'_>]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for item in items {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        match item {
+            ZipItem::File(path, data, mode) => {
+                writer
+                    .start_file(*path, options.unix_permissions(*mode))
+                    .expect("start file");
+                writer.write_all(data).expect("write");
+            }
+            ZipItem::Link(path, target) => {
+                writer.add_symlink(*path, *target, options).expect("link");
+            }
+            ZipItem::Dir(path) => writer.add_directory(*path, options).expect("dir"),
+        }
+    }
+    writer.finish().expect("finish zip").into_inner()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn archive_entry(name: &str, url: &str, sha256: Option<&str>) -> Value {
+    let mut source = json!({"source": "archive", "url": url});
+    if let Some(sha256) = sha256 {
+        source["sha256"] = json!(sha256);
+    }
+    json!({"name": name, "source": source, "version": "0.3.0"})
+}
+
+#[test]
+fn archive_sources_install_from_a_zip_or_a_tar_gz() {
+    let mut ctx = TestContext::new();
+    let files = ctx.root.join("files");
+    // A GitHub-style zip: everything inside one top directory.
+    let zip = zip_of(&[
+        ZipItem::Dir("plug-main/"),
+        ZipItem::File(
+            "plug-main/.claude-plugin/plugin.json",
+            br#"{"name":"zipplug","version":"2.0.0"}"#,
+            0o644,
+        ),
+        ZipItem::File("plug-main/commands/hello.md", b"Say hello\n", 0o644),
+        ZipItem::File("plug-main/bin/run.sh", b"#!/bin/sh\n", 0o755),
+        ZipItem::Link("plug-main/commands/again.md", "hello.md"),
+        ZipItem::Dir("plug-main/empty/"),
+    ]);
+    write_file_bytes(&files.join("plug.zip"), &zip);
+    // A tar.gz with the plugin at its root, no version in plugin.json.
+    let tar_gz = tgz(&[
+        Item::File("./.claude-plugin/plugin.json", br#"{"name":"tgzplug"}"#),
+        Item::File("./skills/s/SKILL.md", b"---\ndescription: s\n---\nBody\n"),
+    ]);
+    write_file_bytes(&files.join("plug.tar.gz"), &tar_gz);
+    let base = ctx.serve_files(&files);
+    add_marketplace(
+        &ctx,
+        json!([
+            archive_entry(
+                "zipplug",
+                &format!("{base}/plug.zip"),
+                Some(&sha256_hex(&zip))
+            ),
+            archive_entry("tgzplug", &format!("{base}/plug.tar.gz"), None),
+        ]),
+    );
+
+    let out = ctx.ok(&["install", "zipplug@mkt", "--json"]);
+    assert_eq!(out.json()["outcome"], "ok", "{out}");
+    let record = only_record(&ctx, "zipplug@mkt");
+    let dir = ctx.cache().join("mkt/zipplug/2.0.0");
+    assert_eq!(record["installPath"], s(&dir), "{record}");
+    assert_eq!(record["version"], "2.0.0");
+    assert!(record.get("gitCommitSha").is_none(), "{record}");
+    assert_eq!(
+        tree(&dir),
+        [
+            ".claude-plugin",
+            ".claude-plugin/plugin.json",
+            ".pm-ok",
+            "bin",
+            "bin/run.sh",
+            "commands",
+            "commands/again.md",
+            "commands/hello.md",
+            "empty"
+        ]
+        .map(String::from)
+    );
+    assert_eq!(
+        fs_err::read_link(dir.join("commands/again.md")).expect("link"),
+        Path::new("hello.md")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs_err::metadata(dir.join("bin/run.sh"))
+            .expect("run.sh")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "executable kept: {mode:o}");
+    }
+
+    ctx.ok(&["install", "tgzplug@mkt"]);
+    let record = only_record(&ctx, "tgzplug@mkt");
+    // No version in plugin.json: the entry's.
+    assert_eq!(record["version"], "0.3.0", "{record}");
+    assert!(
+        ctx.cache()
+            .join("mkt/tgzplug/0.3.0/skills/s/SKILL.md")
+            .is_file()
+    );
+    // Nothing temporary left in the plugin cache directories.
+    assert_eq!(ls(&ctx.cache().join("mkt/zipplug")), ["2.0.0"]);
+    assert_eq!(ls(&ctx.cache().join("mkt/tgzplug")), ["0.3.0"]);
+}
+
+#[test]
+fn archives_that_fail_their_checksum_or_are_unsafe_change_nothing() {
+    let mut ctx = TestContext::new();
+    let files = ctx.root.join("files");
+    let manifest = ZipItem::File(".claude-plugin/plugin.json", br#"{"name":"x"}"#, 0o644);
+    let good = zip_of(&[ZipItem::File(
+        ".claude-plugin/plugin.json",
+        br#"{"name":"x"}"#,
+        0o644,
+    )]);
+    write_file_bytes(&files.join("good.zip"), &good);
+    write_file_bytes(
+        &files.join("escape.zip"),
+        &zip_of(&[
+            ZipItem::File(".claude-plugin/plugin.json", br#"{"name":"x"}"#, 0o644),
+            ZipItem::File("../evil", b"evil\n", 0o644),
+        ]),
+    );
+    write_file_bytes(
+        &files.join("link-out.zip"),
+        &zip_of(&[manifest, ZipItem::Link("passwd", "/etc/passwd")]),
+    );
+    write_file_bytes(
+        &files.join("link-up.zip"),
+        &zip_of(&[ZipItem::Link("commands/x", "../../x")]),
+    );
+    write_file_bytes(
+        &files.join("escape.tar.gz"),
+        &tgz(&[Item::File("../evil", b"evil\n")]),
+    );
+    write_file_bytes(&files.join("page.zip"), b"<html>not an archive</html>");
+    let base = ctx.serve_files(&files);
+    let wrong = sha256_hex(b"something else");
+    add_marketplace(
+        &ctx,
+        json!([
+            archive_entry("sum", &format!("{base}/good.zip"), Some(&wrong)),
+            archive_entry("badsum", &format!("{base}/good.zip"), Some("abc")),
+            archive_entry("escape", &format!("{base}/escape.zip"), None),
+            archive_entry("linkout", &format!("{base}/link-out.zip"), None),
+            archive_entry("linkup", &format!("{base}/link-up.zip"), None),
+            archive_entry("tarescape", &format!("{base}/escape.tar.gz"), None),
+            archive_entry("page", &format!("{base}/page.zip"), None),
+            archive_entry("missing", &format!("{base}/missing.zip"), None),
+            archive_entry("ftp", "ftp://example.invalid/p.zip", None),
+        ]),
+    );
+    for (name, code, needle) in [
+        ("sum", "error_validation", "SHA-256"),
+        ("badsum", "error_validation", "64 hex digits"),
+        ("escape", "error_validation", "`..`"),
+        ("linkout", "error_validation", "/etc/passwd"),
+        ("linkup", "error_validation", "outside"),
+        ("tarescape", "error_validation", "`..`"),
+        ("page", "error_validation", "neither a .zip nor a .tar.gz"),
+        ("missing", "error_network", "missing.zip"),
+        ("ftp", "error_validation", "not an http(s) URL"),
+    ] {
+        let before = ctx.snapshot();
+        let out = ctx.fails(&["install", &format!("{name}@mkt"), "--json"], 1);
+        assert_eq!(out.json()["failureCode"], code, "{name}: {out}");
+        out.stderr_has(&[needle]);
+        assert_same_tree(&before, &ctx.snapshot());
+    }
+    assert!(!ctx.root.join("evil").exists());
+    assert!(!ctx.root.join("files/evil").exists());
+}
+
+fn write_file_bytes(path: &Path, data: &[u8]) {
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent).expect("mkdir");
+    }
+    fs_err::write(path, data).expect("write file");
+}

@@ -142,6 +142,10 @@ pub enum PluginSource {
         version: Option<String>,
         registry: Option<String>,
     },
+    /// `{"source": "archive", "url": "https://…/p.zip", "sha256"?}`: a `.zip` or `.tar.gz`
+    /// download (reference-lifecycle.md §5.4). `sha256` (64 hex, pm's addition) is checked
+    /// against the download when present.
+    Archive { url: String, sha256: Option<String> },
     /// Anything else: the reason it cannot be installed and the raw value.
     Invalid {
         reason: String,
@@ -163,7 +167,7 @@ pub enum InvalidSourceKind {
 
 impl PluginSource {
     /// The reference's name for the source type (`relative`, `github`, `url`, `git-subdir`,
-    /// `npm`, or `unsupported`).
+    /// `npm`, `archive`, or `unsupported`).
     pub fn kind(&self) -> &'static str {
         match self {
             PluginSource::Relative(_) => "relative",
@@ -171,6 +175,7 @@ impl PluginSource {
             PluginSource::Url { .. } => "url",
             PluginSource::GitSubdir { .. } => "git-subdir",
             PluginSource::Npm { .. } => "npm",
+            PluginSource::Archive { .. } => "archive",
             PluginSource::Invalid { .. } => "unsupported",
         }
     }
@@ -279,6 +284,17 @@ impl PluginSource {
                         },
                         None => invalid(
                             "source.package: Invalid input: expected string",
+                            InvalidSourceKind::Malformed,
+                            value,
+                        ),
+                    },
+                    Some("archive") => match text("url") {
+                        Some(url) => PluginSource::Archive {
+                            url,
+                            sha256: text("sha256"),
+                        },
+                        None => invalid(
+                            "source.url: Invalid input: expected string",
                             InvalidSourceKind::Malformed,
                             value,
                         ),
@@ -514,6 +530,30 @@ mod tests {
             Some(Some("1.0.0"))
         );
         assert!(manifest.raw.contains_key("x-unknown"));
+    }
+
+    #[test]
+    fn archive_sources() {
+        let text = r#"{"name": "mk", "owner": {"name": "o"}, "plugins": [
+            {"name": "z", "source": {"source": "archive", "url": "https://x/p.zip", "sha256": "ab"}},
+            {"name": "y", "source": {"source": "archive"}}
+        ]}"#;
+        let manifest = MarketplaceManifest::parse(text).expect("parses");
+        assert_eq!(
+            manifest.plugins[0].source,
+            PluginSource::Archive {
+                url: "https://x/p.zip".into(),
+                sha256: Some("ab".into())
+            }
+        );
+        assert_eq!(manifest.plugins[0].source.kind(), "archive");
+        assert!(matches!(
+            manifest.plugins[1].source,
+            PluginSource::Invalid {
+                kind: InvalidSourceKind::Malformed,
+                ..
+            }
+        ));
     }
 
     #[test]

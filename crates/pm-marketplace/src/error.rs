@@ -256,6 +256,21 @@ pub enum Error {
     /// the package, a device or FIFO, too much data); nothing was installed.
     #[error("Refusing to unpack the npm tarball of `{spec}`: {reason}")]
     NpmUnsafeArchive { spec: String, reason: String },
+    /// An `archive` source could not be downloaded (`error_network`, as the reference).
+    #[error("Cannot install `{id}`: downloading `{url}` failed: {message}")]
+    ArchiveDownload {
+        id: String,
+        url: String,
+        message: String,
+    },
+    /// An `archive` source was downloaded but is refused: checksum mismatch, not a .zip or
+    /// .tar.gz, or an unsafe entry; nothing was installed (`error_validation`).
+    #[error("Cannot install `{id}`: the archive `{url}` is refused: {reason}")]
+    ArchiveRefused {
+        id: String,
+        url: String,
+        reason: String,
+    },
     /// A plugin dependency that cannot be satisfied, or is invalid (DEVIATIONS 14); the install
     /// changed nothing.
     #[error(transparent)]
@@ -395,6 +410,8 @@ impl Error {
             Error::NpmRegistry { .. } | Error::NpmDownload { .. } => "error_network",
             Error::NpmVersionNotFound { .. } => "error_not_found",
             Error::NpmIntegrity { .. } | Error::NpmUnsafeArchive { .. } => "error_validation",
+            Error::ArchiveDownload { .. } => "error_network",
+            Error::ArchiveRefused { .. } => "error_validation",
             Error::Dependency(error) => error.failure_code(),
         }
     }
@@ -438,6 +455,8 @@ impl Error {
             Error::NpmRegistry { message, .. } if message.starts_with("HTTP 404") => Some("check `package` (and `registry`) in the plugin's marketplace entry".into()),
             Error::NpmRegistry { .. } | Error::NpmDownload { .. } => Some("check the network connection and the entry's `registry` (HTTPS_PROXY and NO_PROXY apply)".into()),
             Error::NpmIntegrity { .. } | Error::NpmUnsafeArchive { .. } => Some("nothing was installed; tell the package's maintainers".into()),
+            Error::ArchiveDownload { .. } => Some("check the network connection and the entry's `url` (HTTPS_PROXY and NO_PROXY apply)".into()),
+            Error::ArchiveRefused { .. } => Some("nothing was installed; tell the marketplace's maintainers".into()),
             Error::Dependency(error) => error.hint(),
             _ => None,
         }

@@ -1790,14 +1790,21 @@ mod tests {
             let same = clone(&request, &options, &mut |_| {}).unwrap();
             assert_eq!(same.head, fixture.main, "cli: {use_git_cli}");
             assert!(!same.fetched, "cli: {use_git_cli}");
-            assert!(!destination.exists(), "nothing left behind (cli: {use_git_cli})");
+            assert!(
+                !destination.exists(),
+                "nothing left behind (cli: {use_git_cli})"
+            );
 
             let other = "0".repeat(40);
             request.unless_at = Some(&other);
             let moved = clone(&request, &options, &mut |_| {}).unwrap();
             assert!(moved.fetched, "cli: {use_git_cli}");
             assert_eq!(moved.head, fixture.main);
-            assert!(destination.join(".claude-plugin/marketplace.json").is_file());
+            assert!(
+                destination
+                    .join(".claude-plugin/marketplace.json")
+                    .is_file()
+            );
         }
     }
 

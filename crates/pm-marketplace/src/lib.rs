@@ -4,6 +4,7 @@
 //! locking and atomic writes. Library code never prints: progress and warnings go through
 //! [`reporter::Reporter`], results come back as values, failures as [`error::Error`].
 
+pub mod archive;
 pub mod copy;
 pub mod dependencies;
 pub mod environment;

@@ -518,6 +518,16 @@ impl<R: Read> Read for Capped<R> {
 /// without the first path component of each entry, refusing anything unsafe (see the module
 /// documentation). On error, `destination` holds a partial result the caller discards.
 pub fn unpack(archive: &Path, destination: &Path) -> std::result::Result<(), Unpack> {
+    unpack_tgz(archive, destination, true)
+}
+
+/// [`unpack`], keeping every path component unless `strip_first` (an `archive` source's
+/// `.tar.gz` keeps them: see `crate::archive`).
+pub(crate) fn unpack_tgz(
+    archive: &Path,
+    destination: &Path,
+    strip_first: bool,
+) -> std::result::Result<(), Unpack> {
     let file = fs_err::File::open(archive)?;
     let decoder = flate2::read::GzDecoder::new(io::BufReader::new(file));
     let capped = Capped {
@@ -535,11 +545,8 @@ pub fn unpack(archive: &Path, destination: &Path) -> std::result::Result<(), Unp
             Unpack::Refused(format!("it is not a valid .tgz archive: {error}"))
         }
     };
-    let mut unpacker = Unpacker {
-        root: destination,
-        bytes: 0,
-        links: Vec::new(),
-    };
+    let mut unpacker = Unpacker::new(destination);
+    unpacker.strip_first = strip_first;
     let mut count: u64 = 0;
     for entry in tar.entries().map_err(broken)? {
         let mut entry = entry.map_err(broken)?;
@@ -551,7 +558,7 @@ pub fn unpack(archive: &Path, destination: &Path) -> std::result::Result<(), Unp
         }
         let raw = entry.path().map_err(broken)?.into_owned();
         let shown = raw.display().to_string();
-        let Some(relative) = strip_first_component(&raw)
+        let Some(relative) = entry_path(&raw, strip_first)
             .map_err(|why| Unpack::Refused(format!("entry `{shown}` {why}")))?
         else {
             continue;
@@ -603,7 +610,18 @@ pub fn unpack(archive: &Path, destination: &Path) -> std::result::Result<(), Unp
 
 /// An entry's path without its first component (`package/`); `Ok(None)` for the first
 /// component itself. Absolute paths and `..` are refused.
+#[cfg(test)]
 fn strip_first_component(path: &Path) -> std::result::Result<Option<PathBuf>, &'static str> {
+    entry_path(path, true)
+}
+
+/// An entry's path relative to the unpack root, without its first component when
+/// `strip_first`; `Ok(None)` for an entry that is the root itself. Absolute paths and `..` are
+/// refused.
+pub(crate) fn entry_path(
+    path: &Path,
+    strip_first: bool,
+) -> std::result::Result<Option<PathBuf>, &'static str> {
     let mut parts = Vec::new();
     for component in path.components() {
         match component {
@@ -613,19 +631,36 @@ fn strip_first_component(path: &Path) -> std::result::Result<Option<PathBuf>, &'
             Component::Normal(part) => parts.push(part),
         }
     }
-    if parts.len() < 2 {
+    let skip = usize::from(strip_first);
+    if parts.len() <= skip {
         return Ok(None);
     }
-    Ok(Some(parts[1..].iter().collect()))
+    Ok(Some(parts[skip..].iter().collect()))
 }
 
-/// The state of one [`unpack`].
-struct Unpacker<'a> {
+/// The state of one unpacking: files are written only below real directories it created,
+/// links may not leave the root, and the total size is capped ([`MAX_UNPACKED_BYTES`]).
+/// Shared by npm tarballs and `archive` sources.
+pub(crate) struct Unpacker<'a> {
     root: &'a Path,
     /// File bytes written so far.
     bytes: u64,
     /// Symbolic links created, checked again at the end.
     links: Vec<PathBuf>,
+    /// Whether entry paths (and hard link targets) lose their first component.
+    strip_first: bool,
+}
+
+impl<'a> Unpacker<'a> {
+    /// An unpacker writing below `root` (an existing directory).
+    pub(crate) fn new(root: &'a Path) -> Self {
+        Unpacker {
+            root,
+            bytes: 0,
+            links: Vec::new(),
+            strip_first: true,
+        }
+    }
 }
 
 impl Unpacker<'_> {
@@ -679,7 +714,7 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn file(
+    pub(crate) fn file(
         &mut self,
         relative: &Path,
         shown: &str,
@@ -703,11 +738,15 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn directory(&mut self, relative: &Path, shown: &str) -> std::result::Result<(), Unpack> {
+    pub(crate) fn directory(
+        &mut self,
+        relative: &Path,
+        shown: &str,
+    ) -> std::result::Result<(), Unpack> {
         self.parent_of(&relative.join("x"), shown).map(|_| ())
     }
 
-    fn symlink(
+    pub(crate) fn symlink(
         &mut self,
         relative: &Path,
         shown: &str,
@@ -755,7 +794,7 @@ impl Unpacker<'_> {
                 target.display()
             ))
         };
-        let target_relative = strip_first_component(target)
+        let target_relative = entry_path(target, self.strip_first)
             .map_err(refuse)?
             .ok_or_else(|| refuse("points outside the package"))?;
         // Every step to the target must be a real directory, the target a regular file.
@@ -787,7 +826,7 @@ impl Unpacker<'_> {
 
     /// Every link that resolves must resolve inside the package (a chain of links, each
     /// lexically inside, can still lead out).
-    fn check_links(&self) -> std::result::Result<(), Unpack> {
+    pub(crate) fn check_links(&self) -> std::result::Result<(), Unpack> {
         let root = fs_err::canonicalize(self.root)?;
         for link in &self.links {
             if let Ok(resolved) = std::fs::canonicalize(link)

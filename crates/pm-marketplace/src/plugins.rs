@@ -291,7 +291,8 @@ pub(crate) fn prepare(
         PluginSource::Github { .. }
         | PluginSource::Url { .. }
         | PluginSource::GitSubdir { .. }
-        | PluginSource::Npm { .. } => {
+        | PluginSource::Npm { .. }
+        | PluginSource::Archive { .. } => {
             let fetched = crate::sources::fetch(env, id, &candidate.entry.source, reporter)?;
             let manifest = read_plugin_manifest(&fetched.plugin_dir)?;
             let version = resolve_version(

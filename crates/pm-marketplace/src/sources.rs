@@ -45,7 +45,7 @@ pub(crate) struct Fetched {
     pub temporary: Temporary,
 }
 
-/// Fetches the files of a `github`, `url`, `git-subdir` or `npm` source into a temporary
+/// Fetches the files of a `github`, `url`, `git-subdir`, `npm` or `archive` source into a temporary
 /// directory inside `cache/<marketplace>/<plugin>/`.
 pub(crate) fn fetch(
     env: &Environment,
@@ -60,7 +60,7 @@ pub(crate) fn fetch(
         .join(&id.name);
     // Temporary directories of killed installs.
     crate::fsutil::remove_stale(&plugin_cache, true, |name| {
-        name.starts_with(".clone-") || name.starts_with(".npm-")
+        name.starts_with(".clone-") || name.starts_with(".npm-") || name.starts_with(".archive-")
     });
     match source {
         PluginSource::Github {
@@ -149,6 +149,9 @@ pub(crate) fn fetch(
             &plugin_cache,
             reporter,
         ),
+        PluginSource::Archive { url, sha256 } => {
+            crate::archive::fetch(id, url, sha256.as_deref(), &plugin_cache, reporter)
+        }
         PluginSource::Relative(_) | PluginSource::Invalid { .. } => {
             Err(Error::SourceNotSupported {
                 id: id.to_string(),
