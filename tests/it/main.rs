@@ -14,5 +14,6 @@ mod prune;
 mod settings_fidelity;
 mod sources;
 mod support;
+mod tag;
 mod toggle;
 mod update;

@@ -22,8 +22,8 @@ use std::process::{Command, Stdio};
 use git2::build::CheckoutBuilder;
 use git2::{
     AutotagOption, Config, Cred, CredentialType, Direction, ErrorClass, ErrorCode, FetchOptions,
-    IndexEntry, IndexEntryExtendedFlag, IndexTime, ObjectType, ProxyOptions, RemoteCallbacks,
-    Repository, RepositoryInitOptions, TreeWalkMode, TreeWalkResult,
+    IndexEntry, IndexEntryExtendedFlag, IndexTime, ObjectType, ProxyOptions, PushOptions,
+    RemoteCallbacks, Repository, RepositoryInitOptions, TreeWalkMode, TreeWalkResult,
 };
 
 /// How to reach a remote: credentials and backend.
@@ -154,6 +154,26 @@ pub enum GitError {
         url: String,
         /// The relevant lines `git` wrote to stderr (progress lines removed).
         stderr: String,
+    },
+    /// [`push_reference`] was given a name that is neither a remote of the repository nor a
+    /// URL or path.
+    #[error("No remote `{name}` in `{}`", repository.display())]
+    RemoteNotFound {
+        /// The repository's work tree.
+        repository: PathBuf,
+        /// The remote name as given.
+        name: String,
+    },
+    /// The remote refused to update a reference (`[rejected]`: it exists there and the push
+    /// was not forced, a hook declined it, …).
+    #[error("Pushing `{reference}` to `{url}` was rejected: {reason}")]
+    PushRejected {
+        /// The remote's URL, without credentials.
+        url: String,
+        /// The reference pushed (`refs/tags/…`).
+        reference: String,
+        /// What the remote said.
+        reason: String,
     },
     /// A file-system error (the destination exists, cannot be created, …); the message names
     /// the path.
@@ -1719,6 +1739,156 @@ pub fn list_tags(
         .collect())
 }
 
+// ------------------------------------------------------------------------------------------
+// Pushing a reference (`pm tag --push`, reference-advanced.md §4)
+
+/// Whether `remote` (as given to [`push_reference`]) names a repository directly, as `git
+/// push` accepts: a `scheme://` URL, an scp-like `host:path`, or a path (it holds a `/`, or is
+/// `.`/`..`). Anything else must be a configured remote.
+fn names_a_repository(remote: &str) -> bool {
+    remote.contains("://")
+        || is_scp_like(remote)
+        || remote.contains('/')
+        || (cfg!(windows) && remote.contains('\\'))
+        || remote == "."
+        || remote == ".."
+}
+
+/// Whether `remote` has `destination` pointing at another object than the local reference
+/// `source` (a second connection, made only after a failed push).
+fn remote_has_other(
+    remote: &mut git2::Remote<'_>,
+    repo: &Repository,
+    source: &str,
+    destination: &str,
+    options: &GitOptions,
+) -> bool {
+    let local = repo.refname_to_id(source).ok();
+    let credentials = RefCell::new(Credentials::new(options, repo.config().ok()));
+    let Ok(connection) = remote.connect_auth(
+        Direction::Push,
+        Some(callbacks(&credentials, None)),
+        Some(proxy_options()),
+    ) else {
+        return false;
+    };
+    let Ok(heads) = connection.list() else {
+        return false;
+    };
+    heads
+        .iter()
+        .any(|head| head.name() == destination && Some(head.oid()) != local)
+}
+
+/// Pushes one reference of the repository whose work tree is `repository` to `remote`, like
+/// `git -C <repository> push -- <remote> <refspec>`.
+///
+/// * `remote`: a configured remote's name (its `pushurl`, else `url`; `insteadOf` and
+///   `pushInsteadOf` apply), or a URL or path as `git push` accepts one.
+/// * `refspec`: `[+]<src>:<dst>`, e.g. `+refs/tags/p--v1.0.0:refs/tags/p--v1.0.0` (`+`
+///   forces the update).
+///
+/// Credentials as for [`clone`] (ssh-agent, the user's credential helpers, the GitHub token for
+/// `https://github.com/…`); with [`GitOptions::use_git_cli`] the `git` executable pushes.
+///
+/// # Errors
+///
+/// [`GitError::RemoteNotFound`] when `remote` is neither a configured remote nor a URL or
+/// path; [`GitError::PushRejected`] when the remote refused the update (for example a tag it
+/// already has, without `+`); otherwise as [`clone`]: repository not found, authentication,
+/// network.
+pub fn push_reference(
+    repository: &Path,
+    remote: &str,
+    refspec: &str,
+    options: &GitOptions,
+) -> Result<(), GitError> {
+    let shown_repository = repository.display().to_string();
+    let repo = Repository::open(repository).map_err(|source| GitError::Other {
+        url: shown_repository.clone(),
+        source,
+    })?;
+    let mut git_remote = match repo.find_remote(remote) {
+        Ok(found) => found,
+        Err(_) if names_a_repository(remote) => {
+            repo.remote_anonymous(remote)
+                .map_err(|source| GitError::Other {
+                    url: redact_url(remote),
+                    source,
+                })?
+        }
+        Err(error)
+            if error.code() == ErrorCode::NotFound || error.class() == ErrorClass::Config =>
+        {
+            return Err(GitError::RemoteNotFound {
+                repository: repository.to_path_buf(),
+                name: remote.to_owned(),
+            });
+        }
+        Err(source) => {
+            return Err(GitError::Other {
+                url: shown_repository,
+                source,
+            });
+        }
+    };
+    let actual_url = git_remote
+        .pushurl()
+        .ok()
+        .flatten()
+        .or_else(|| git_remote.url().ok())
+        .unwrap_or(remote)
+        .to_owned();
+    let shown = redact_url(&actual_url);
+    if options.use_git_cli {
+        let mut command = cli::command(options, &actual_url)?;
+        command
+            .arg("-C")
+            .arg(repository)
+            .args(["push", "--", remote, refspec]);
+        return run_git(command).map_err(|stderr| git_cli_failure(&shown, &stderr));
+    }
+    let credentials = RefCell::new(Credentials::new(options, repo.config().ok()));
+    let rejected: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
+    let mut callbacks = callbacks(&credentials, None);
+    callbacks.push_update_reference(|reference, status| {
+        if let Some(reason) = status {
+            rejected
+                .borrow_mut()
+                .push((reference.to_owned(), reason.to_owned()));
+        }
+        Ok(())
+    });
+    let mut push_options = PushOptions::new();
+    push_options.remote_callbacks(callbacks);
+    push_options.proxy_options(proxy_options());
+    let result = git_remote.push(&[refspec], Some(&mut push_options));
+    drop(push_options);
+    if let Err(error) = result {
+        // libgit2 refuses a non-forced update of a remote reference with errors about
+        // fast-forwards ("object is no commit object" for a tag); say what git says.
+        if !refspec.starts_with('+')
+            && let Some((source, destination)) = refspec.split_once(':')
+            && remote_has_other(&mut git_remote, &repo, source, destination, options)
+        {
+            return Err(GitError::PushRejected {
+                url: shown,
+                reference: destination.to_owned(),
+                reason: "already exists".to_owned(),
+            });
+        }
+        return Err(map_error(error, &shown, &actual_url, &credentials.borrow()));
+    }
+    match rejected.into_inner().into_iter().next() {
+        Some((reference, reason)) => Err(GitError::PushRejected {
+            url: shown,
+            reference,
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
@@ -2556,6 +2726,68 @@ mod tests {
             matches!(result, Err(GitError::Network { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn push_reference_with_both_backends() {
+        for use_git_cli in [false, true] {
+            let fixture = Fixture::new();
+            let options = GitOptions {
+                use_git_cli,
+                ..GitOptions::default()
+            };
+            let work = &fixture.work;
+            let bare = fixture.bare.to_string_lossy().into_owned();
+            let refspec = "refs/tags/rel:refs/tags/rel";
+            git_in(work, &["tag", "-a", "-m", "rel", "rel", &fixture.main]);
+            git_in(work, &["remote", "add", "up", &bare]);
+
+            // By remote name, then again (nothing to do).
+            push_reference(work, "up", refspec, &options).unwrap();
+            let pushed = git_in(&fixture.bare, &["rev-parse", "refs/tags/rel"]);
+            assert_eq!(pushed, git_in(work, &["rev-parse", "refs/tags/rel"]));
+            push_reference(work, "up", refspec, &options).unwrap();
+
+            // Moved locally: refused without `+`, replaced with it (by path this time).
+            git_in(
+                work,
+                &["tag", "-f", "-a", "-m", "rel2", "rel", &fixture.first],
+            );
+            let refused = push_reference(work, &bare, refspec, &options).unwrap_err();
+            if use_git_cli {
+                assert!(
+                    matches!(&refused, GitError::Cli { stderr, .. } if stderr.contains("already exists")),
+                    "{refused:?}"
+                );
+            } else {
+                assert!(
+                    matches!(&refused, GitError::PushRejected { reason, .. } if reason == "already exists"),
+                    "{refused:?}"
+                );
+            }
+            assert_eq!(
+                git_in(&fixture.bare, &["rev-parse", "refs/tags/rel"]),
+                pushed
+            );
+            push_reference(work, &bare, &format!("+{refspec}"), &options).unwrap();
+            assert_eq!(
+                git_in(&fixture.bare, &["rev-parse", "refs/tags/rel^{commit}"]),
+                fixture.first
+            );
+
+            let missing = push_reference(work, "nosuch", refspec, &options).unwrap_err();
+            assert!(
+                matches!(&missing, GitError::RemoteNotFound { name, .. } if name == "nosuch"),
+                "{missing:?}"
+            );
+            let gone = work.parent().unwrap().join("gone.git");
+            let error =
+                push_reference(work, &gone.to_string_lossy(), refspec, &options).unwrap_err();
+            assert!(
+                matches!(error, GitError::RepositoryNotFound { .. }),
+                "{error:?}"
+            );
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub mod prune;
 pub mod reporter;
 pub mod sources;
 pub mod store;
+pub mod tag;
 pub mod toggle;
 pub mod update;
 pub mod why;
