@@ -6,6 +6,7 @@
 
 pub mod copy;
 pub mod dependencies;
+pub mod details;
 pub mod environment;
 pub mod error;
 pub mod fsutil;
