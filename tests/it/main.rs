@@ -7,6 +7,7 @@ mod concurrency;
 mod corpus;
 mod declared;
 mod dependencies;
+mod details;
 mod lifecycle;
 mod managed;
 mod outdated;

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod copy;
 pub mod dependencies;
+pub mod details;
 pub mod environment;
 pub mod error;
 pub mod fsutil;
