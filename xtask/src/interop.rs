@@ -3,7 +3,8 @@
 //!
 //! pm writes, the reference reads (`plugin list --json`), and the reverse: installs in each scope,
 //! then disable/enable in each scope, a cross-scope override, and the reference toggling what pm
-//! reads (with `pm why`). After every step each plugin must show the same `scope`, `version`,
+//! reads (with `pm why`); then update and dependencies in both directions
+//! ([`crate::interop_advanced`]). After every step each plugin must show the same `scope`, `version`,
 //! `enabled` and `projectEnabled` on both sides, and every settings file must be valid JSON with
 //! the expected `enabledPlugins` entries. Exit 0 when they agree, 1 on a mismatch, 2 when the
 //! reference cannot be installed or run ("not checked"). See docs/interop.md.
@@ -111,12 +112,12 @@ pub(crate) fn reference_bin() -> std::result::Result<Reference, String> {
 }
 
 /// One throwaway HOME shared by pm and the reference.
-struct World {
-    home: PathBuf,
-    project: PathBuf,
+pub(crate) struct World {
+    pub(crate) home: PathBuf,
+    pub(crate) project: PathBuf,
     gh: PathBuf,
     pm: PathBuf,
-    reference: Reference,
+    pub(crate) reference: Reference,
 }
 
 impl World {
@@ -155,7 +156,7 @@ impl World {
         }
     }
 
-    fn pm(&self, args: &[&str]) -> Result<Output> {
+    pub(crate) fn pm(&self, args: &[&str]) -> Result<Output> {
         let output = self
             .command(&self.pm)
             .args(args)
@@ -165,7 +166,7 @@ impl World {
         Ok(output)
     }
 
-    fn reference(&self, args: &[&str]) -> Result<Output> {
+    pub(crate) fn reference(&self, args: &[&str]) -> Result<Output> {
         let output = self
             .command(&self.reference.bin)
             .arg("plugin")
@@ -176,7 +177,7 @@ impl World {
         Ok(output)
     }
 
-    fn git(&self, dir: &Path, args: &[&str]) -> Result<()> {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> Result<()> {
         let output = Command::new("git")
             .current_dir(dir)
             .args(args)
@@ -198,7 +199,7 @@ impl World {
     }
 
     /// Commits `src` and mirrors it as the bare repository `gh/<slug>.git`.
-    fn publish(&self, src: &Path, slug: &str) -> Result<()> {
+    pub(crate) fn publish(&self, src: &Path, slug: &str) -> Result<()> {
         if !src.join(".git").exists() {
             self.git(src, &["init", "-q", "-b", "main"])?;
         }
@@ -227,7 +228,7 @@ impl World {
 }
 
 /// A plugin directory: plugin.json (with `version` when given) and one command.
-fn make_plugin(dir: &Path, name: &str, version: Option<&str>) -> Result<()> {
+pub(crate) fn make_plugin(dir: &Path, name: &str, version: Option<&str>) -> Result<()> {
     std::fs::create_dir_all(dir.join(".claude-plugin"))?;
     std::fs::create_dir_all(dir.join("commands"))?;
     let mut manifest = serde_json::json!({"name": name, "description": format!("plugin {name}")});
@@ -257,16 +258,16 @@ fn write_market(dir: &Path, entries: &[Value]) -> Result<()> {
 }
 
 /// One `list --json` entry: the fields both sides must agree on, and the reference's errors.
-struct Listed {
-    version: Value,
-    enabled: Value,
+pub(crate) struct Listed {
+    pub(crate) version: Value,
+    pub(crate) enabled: Value,
     /// `enabledPlugins[id] === true` in `<cwd>/.claude/settings.json` (reference-lifecycle.md §8).
     project_enabled: Value,
     errors: Vec<String>,
 }
 
 /// `(id, scope)` → its entry, from a `list --json` output (an array).
-type Listing = BTreeMap<(String, String), Listed>;
+pub(crate) type Listing = BTreeMap<(String, String), Listed>;
 
 fn parse_listing(who: &str, output: &Output) -> Result<Listing> {
     let value: Value = serde_json::from_slice(&output.stdout)
@@ -310,7 +311,7 @@ fn parse_listing(who: &str, output: &Output) -> Result<Listing> {
     Ok(listing)
 }
 
-fn show_value(value: Option<&Value>) -> String {
+pub(crate) fn show_value(value: Option<&Value>) -> String {
     match value {
         None => "(absent)".into(),
         Some(Value::String(s)) => s.clone(),
@@ -391,7 +392,7 @@ fn compare(step: &str, pm: &Listing, reference: &Listing) -> usize {
 }
 
 /// Checks a `--json` result line: `outcome` must be `ok` and, when given, `scope` must be `scope`.
-fn expect_ok(
+pub(crate) fn expect_ok(
     who: &str,
     args: &[&str],
     output: &Output,
@@ -439,15 +440,15 @@ fn settings_files(world: &World) -> [(&'static str, PathBuf); 3] {
 
 /// What a step must leave: plugins listed `(id, scope, enabled)` by both sides, and settings
 /// entries `(scope, id, value)`: `enabledPlugins[id]` in that scope's file.
-struct Expect<'a> {
-    listed: &'a [(&'a str, &'a str, bool)],
-    settings: &'a [(&'a str, &'a str, bool)],
+pub(crate) struct Expect<'a> {
+    pub(crate) listed: &'a [(&'a str, &'a str, bool)],
+    pub(crate) settings: &'a [(&'a str, &'a str, bool)],
 }
 
 /// One step's cross-read: both `list --json` outputs compared field by field; every settings file
 /// (and pm's two state files) valid JSON; the expected listing and settings entries present on
 /// both sides. Returns pm's listing and the reference's.
-fn cross_read(
+pub(crate) fn cross_read(
     world: &World,
     step: &str,
     title: &str,
@@ -915,6 +916,7 @@ fn scenario(world: &World) -> Result<Vec<String>> {
         &mut problems,
     )?;
     expect_why(world, "7b", "p2@market", true, "project", &mut problems)?;
+    crate::interop_advanced::update_and_dependencies(world, &mut problems)?;
     Ok(problems)
 }
 

@@ -7,11 +7,16 @@
 //! - `interop`: the cross-read with the reference in one throwaway HOME (docs/interop.md).
 //! - `scenarios [NAME…]`: run the shared lifecycle scenarios against pm and compare the state
 //!   files with the reference transcripts (docs/interop.md).
+//! - `scenarios --advanced [--record] [NAME|@GROUP…]`: the same for the advanced scenarios
+//!   (update, dependencies, prune, cache copy, details, tag, validate), against reference
+//!   transcripts recorded by this task into `xtask/reference-out/advanced/`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod advanced;
 mod bench;
 mod interop;
+mod interop_advanced;
 mod scenarios;
 
 use anyhow::{Context, Result, bail};

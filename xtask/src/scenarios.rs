@@ -36,25 +36,28 @@ const SKIPPED: &[(&str, &str)] = &[
 
 /// Why a known difference exists.
 #[derive(Clone, Copy)]
-enum Why {
+pub(crate) enum Why {
     /// A deliberate difference, by its item number in DEVIATIONS.md.
     Deviation(u8),
     /// A command pm does not implement yet, and the issue that adds it.
     NotImplemented(&'static str, u8),
     /// The difference comes from the test machine, not from pm.
     Environment,
+    /// A file or marker that only one side writes and that the other never reads, explained in
+    /// docs/interop.md under the given heading.
+    Interop(&'static str),
 }
 
 /// A known difference: in `scenario`, in the sections whose header contains `section` ("" = any;
 /// with `cascade`, also every later section, since the state then stays different), for the
 /// differences whose description contains `detail` ("" = any).
-struct Known {
-    scenario: &'static str,
-    section: &'static str,
-    cascade: bool,
-    detail: &'static str,
-    why: Why,
-    reason: &'static str,
+pub(crate) struct Known {
+    pub(crate) scenario: &'static str,
+    pub(crate) section: &'static str,
+    pub(crate) cascade: bool,
+    pub(crate) detail: &'static str,
+    pub(crate) why: Why,
+    pub(crate) reason: &'static str,
 }
 
 /// The table of documented differences. Each entry says why; `cargo xtask scenarios --verbose`
@@ -233,7 +236,7 @@ fn state_path(line: &str) -> Option<&str> {
 }
 
 /// `total 20` or `drwxr-xr-x 2 …`: a line of `ls -l` output.
-fn looks_like_ls(line: &str) -> bool {
+pub(crate) fn looks_like_ls(line: &str) -> bool {
     let mode = line.split_whitespace().next().unwrap_or("").as_bytes();
     let total = line
         .strip_prefix("total ")
@@ -330,7 +333,7 @@ fn parse_transcript(text: &str) -> Transcript {
     Transcript { sections }
 }
 
-fn short(value: &Value) -> String {
+pub(crate) fn short(value: &Value) -> String {
     let text = value.to_string();
     if text.chars().count() > 120 {
         format!("{}…", text.chars().take(120).collect::<String>())
@@ -340,7 +343,7 @@ fn short(value: &Value) -> String {
 }
 
 /// Where two JSON values differ, as `path: reference … ≠ pm …` lines (object key order ignored).
-fn json_diffs(path: &str, reference: &Value, pm: &Value, out: &mut Vec<String>) {
+pub(crate) fn json_diffs(path: &str, reference: &Value, pm: &Value, out: &mut Vec<String>) {
     match (reference, pm) {
         (Value::Object(r), Value::Object(p)) => {
             let keys: Vec<&String> = r
@@ -587,13 +590,14 @@ fn classify<'a>(
         .collect()
 }
 
-fn why_text(why: Why) -> String {
+pub(crate) fn why_text(why: Why) -> String {
     match why {
         Why::Deviation(n) => format!("deviation (documented, DEVIATIONS {n})"),
         Why::NotImplemented(command, issue) => {
             format!("not implemented yet: {command} (issue #{issue})")
         }
         Why::Environment => "environment".into(),
+        Why::Interop(heading) => format!("not shared state (docs/interop.md, {heading})"),
     }
 }
 
@@ -612,7 +616,7 @@ const SED_BOTH: &[&str] = &[
     r"s#(127\.0\.0\.1|localhost):[0-9]{2,5}#\1:<PORT>#g",
 ];
 
-fn sed(text: &[u8], expressions: &[&str]) -> Result<String> {
+pub(crate) fn sed(text: &[u8], expressions: &[&str]) -> Result<String> {
     use std::io::Write;
     let mut command = Command::new("sed");
     command.arg("-E");
@@ -710,6 +714,14 @@ struct Outcome {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--advanced") {
+        let rest: Vec<String> = args
+            .iter()
+            .filter(|a| *a != "--advanced")
+            .cloned()
+            .collect();
+        return crate::advanced::run(&rest);
+    }
     let mut verbose = false;
     let mut keep = false;
     let mut names = Vec::new();
@@ -720,6 +732,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "-h" | "--help" => {
                 eprintln!(
                     "usage: cargo xtask scenarios [--verbose] [--keep] [NAME…]\n\
+                     \n       cargo xtask scenarios --advanced [--record] [--verbose] [--keep] [NAME|@GROUP…]\
+                     \n       (the advanced set; `--advanced --help` says more)\n\
                      \n  NAME       a scenario number or name part (01, 05-install, mkt-update); default: all\
                      \n  --verbose  also print the differences that are documented\
                      \n  --keep     keep each scenario's HOME (/tmp/specA.XXXX)\
