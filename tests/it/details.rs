@@ -618,3 +618,31 @@ fn a_git_marketplace_plugin_is_read_from_its_install_path() {
     let out = ctx.fails(&["details", "p1@gm"], 1);
     out.stderr_has(&["files of `p1@gm` are missing", "pm install p1@gm"]);
 }
+
+#[test]
+fn plugin_dir_loads_a_directory_found_by_its_plugin_name() {
+    let ctx = TestContext::new();
+    let dir = ctx.root.join("elsewhere/checkout");
+    write_json(
+        &dir.join(".claude-plugin/plugin.json"),
+        &json!({"name": "named", "description": "d"}),
+    );
+    write_file(&dir.join("commands/hello.md"), "Say hello\n");
+    // As a script written for `claude` calls it, and as pm's own flag.
+    for args in [
+        vec!["--plugin-dir", &s(&dir), "plugin", "details", "named"],
+        vec!["details", "NAMED", "--plugin-dir", &s(&dir)],
+        vec!["details", "named@inline", "--plugin-dir", &s(&dir)],
+    ] {
+        let out = ctx.ok(&args);
+        assert!(
+            out.stdout
+                .starts_with("named\n  Description: d\n  Source: named@inline\n"),
+            "{args:?}: {out}"
+        );
+        out.stdout_has(&["Skills (1)  hello"]);
+    }
+    // Another name is looked up among installed plugins as usual.
+    let out = ctx.fails(&["details", "other", "--plugin-dir", &s(&dir)], 1);
+    out.stderr_has(&["other"]);
+}

@@ -245,6 +245,14 @@ const KNOWN: &[Known] = &[
         reason: "`details --json` is accepted (the reference: unknown option, rc 1)",
     },
     Known {
+        scenario: "21",
+        section: "",
+        cascade: false,
+        detail: "is larger than 1 MiB: only its first 1 MiB was read",
+        why: Why::Interop("Messages only pm prints"),
+        reason: "pm warns on stderr when it counts only the first 1 MiB of a file (the script does not redirect stderr); the figures match",
+    },
+    Known {
         scenario: "30",
         section: "=== --json?",
         cascade: false,

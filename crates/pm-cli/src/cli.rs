@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     /// Answer yes to every confirmation
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+    /// A plugin directory to load for this command, as `claude --plugin-dir`: `pm details
+    /// <name>` finds it by name (repeatable)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub plugin_dir: Vec<std::path::PathBuf>,
 }
 
 /// pm's commands; the same names, aliases and flags as `claude plugin`.

@@ -451,6 +451,33 @@ pub fn inspect_directory(path: &Path) -> Result<PluginDetails, DetailsError> {
     inspect(path, Origin::Directory)
 }
 
+/// The name a plugin directory loads under (`--plugin-dir`): plugin.json's `name` when it is a
+/// non-empty string, else the directory's own name. `None` when `dir` is not a directory.
+/// plugin.json is read up to [`MAX_FILE_BYTES`]; an unreadable one falls back to the
+/// directory's name (the inspection reports it).
+pub fn directory_plugin_name(dir: &Path) -> Option<String> {
+    if !dir.is_dir() {
+        return None;
+    }
+    let declared = Boundary::new(dir)
+        .ok()
+        .and_then(|boundary| read_inside(&boundary, &dir.join(PLUGIN_MANIFEST_PATH)).ok())
+        .and_then(|bounded| serde_json::from_str::<serde_json::Value>(&bounded.text).ok())
+        .and_then(|value| {
+            value
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+        .filter(|name| !name.trim().is_empty());
+    declared.or_else(|| {
+        dir.canonicalize()
+            .ok()?
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    })
+}
+
 /// The plugin directory an argument names, or `None` for a plugin name.
 fn directory_argument(env: &Environment, argument: &str) -> Option<PathBuf> {
     let expanded = if argument == "~" {

@@ -38,9 +38,22 @@ use std::process::ExitCode;
 /// Failure: exit 1, the error and a hint on stderr; with `--json` also
 /// `{"command":"details","outcome":"failed","plugin":…,"message":…,"failureCode":…}`
 /// (`not_found`, `ambiguous_marketplace`, `error_not_found`, `error_validation`, …).
-pub fn run(env: &Environment, printer: Printer, args: DetailsArgs) -> ExitCode {
+///
+/// With `--plugin-dir DIR` (global, repeatable), a name that is a given directory's plugin
+/// name (its plugin.json `name`, else the directory's name; `<name>@inline` too) shows that
+/// directory, as `claude --plugin-dir DIR plugin details <name>` does.
+pub fn run(
+    env: &Environment,
+    printer: Printer,
+    args: DetailsArgs,
+    plugin_dirs: &[std::path::PathBuf],
+) -> ExitCode {
     let reporter = CliReporter::new(printer);
-    let details = match details::details(env, &args.plugin, &reporter) {
+    let result = match inline_directory(env, &args.plugin, plugin_dirs) {
+        Some(dir) => details::inspect_directory(&dir),
+        None => details::details(env, &args.plugin, &reporter),
+    };
+    let details = match result {
         Ok(details) => details,
         Err(error) => return failure(printer, &args.plugin, &error),
     };
@@ -53,6 +66,24 @@ pub fn run(env: &Environment, printer: Printer, args: DetailsArgs) -> ExitCode {
         printer.data(&human_report(&details));
     }
     ExitCode::SUCCESS
+}
+
+/// The `--plugin-dir` directory whose plugin `argument` names (case-insensitive; a trailing
+/// `@inline` allowed), if any.
+fn inline_directory(
+    env: &Environment,
+    argument: &str,
+    plugin_dirs: &[std::path::PathBuf],
+) -> Option<std::path::PathBuf> {
+    let wanted = argument
+        .strip_suffix("@inline")
+        .unwrap_or(argument)
+        .to_lowercase();
+    plugin_dirs.iter().find_map(|dir| {
+        let dir = env.locations.cwd.join(dir);
+        let name = details::directory_plugin_name(&dir)?;
+        (name.to_lowercase() == wanted).then_some(dir)
+    })
 }
 
 fn failure(printer: Printer, plugin: &str, error: &DetailsError) -> ExitCode {

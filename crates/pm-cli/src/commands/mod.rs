@@ -49,7 +49,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitCode> {
         Command::Enable(args) => toggle::enable(&env, printer, args),
         Command::Disable(args) => toggle::disable(&env, printer, args),
         Command::Why(args) => why::run(&env, printer, args),
-        Command::Details(args) => details::run(&env, printer, args),
+        Command::Details(args) => details::run(&env, printer, args, &cli.global.plugin_dir),
         Command::Tag(args) => tag::run(&env, printer, args),
         Command::Validate(args) => validate::run(&env, printer, args),
     };
