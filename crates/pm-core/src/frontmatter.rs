@@ -15,6 +15,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use yaml_rust2::scanner::Marker;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// A Markdown file split at its frontmatter fences. Borrowed from the file's text.
@@ -166,7 +167,8 @@ pub type Fields = BTreeMap<String, Value>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// The YAML does not parse. `line` and `column` are 1-based and relative to the file when
-    /// the block's first line was given to [`parse`].
+    /// the block's first line was given to [`parse`]; an error at the end of a block that does
+    /// not end with a line break is placed just after its last character.
     #[error("{message} at line {line}, column {column}")]
     Syntax {
         /// The parser's description, e.g. `while scanning a plain scalar, found a tab`.
@@ -192,10 +194,13 @@ pub enum ParseError {
 /// [`ParseError::Syntax`] when the YAML does not parse; [`ParseError::NotAMapping`] when it is
 /// not a mapping.
 pub fn parse(yaml: &str, first_line: usize) -> Result<Fields, ParseError> {
-    let documents = YamlLoader::load_from_str(yaml).map_err(|error| ParseError::Syntax {
-        message: error.info().to_owned(),
-        line: error.marker().line() + first_line.saturating_sub(1),
-        column: error.marker().col() + 1,
+    let documents = YamlLoader::load_from_str(yaml).map_err(|error| {
+        let (line, column) = error_position(error.marker(), yaml);
+        ParseError::Syntax {
+            message: error.info().to_owned(),
+            line: line + first_line.saturating_sub(1),
+            column,
+        }
     })?;
     match documents.first() {
         None | Some(Yaml::Null) => Ok(Fields::new()),
@@ -206,6 +211,27 @@ pub fn parse(yaml: &str, first_line: usize) -> Result<Fields, ParseError> {
         Some(other) => Err(ParseError::NotAMapping {
             found: Value::from_yaml(other).type_name(),
         }),
+    }
+}
+
+/// The 1-based line and column in `yaml` of a yaml-rust2 error marker (1-based line, 0-based
+/// column, both counted in characters, lines ending at `\r\n`, `\r` or `\n`).
+///
+/// At the end of input yaml-rust2 moves its position to the start of a new line when the text
+/// does not end with a line break (libyaml's "force new line"), a line that does not exist: such
+/// a position is reported just after the last line's last character instead.
+fn error_position(marker: &Marker, yaml: &str) -> (usize, usize) {
+    let line_breaks = yaml.matches('\n').count()
+        + yaml
+            .match_indices('\r')
+            .filter(|(at, _)| !yaml[at + 1..].starts_with('\n'))
+            .count();
+    let line_count = line_breaks + 1;
+    if marker.line() > line_count {
+        let last_line = yaml.rsplit(['\r', '\n']).next().unwrap_or_default();
+        (line_count, last_line.chars().count() + 1)
+    } else {
+        (marker.line(), marker.col() + 1)
     }
 }
 
@@ -297,5 +323,28 @@ mod tests {
             parse("just text", 2),
             Err(ParseError::NotAMapping { found: "string" })
         );
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_a_block_without_a_final_line_break_stays_on_its_last_line() {
+        // Found by the `frontmatter` fuzz target (docs/fuzzing.md): yaml-rust2 reports the end
+        // of `{` as line 2, column 1 of a one-line text.
+        let ParseError::Syntax { line, column, .. } = parse("{", 1).expect_err("lone `{`") else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!((line, column), (1, 2));
+        let ParseError::Syntax { line, column, .. } =
+            parse("name: a\r\ndescription: {x", 2).expect_err("unclosed flow mapping")
+        else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!((line, column), (3, 16));
+        // With a final line break the end of input is the start of the next line, which exists.
+        let ParseError::Syntax { line, column, .. } =
+            parse("description: {x\n", 2).expect_err("unclosed flow mapping")
+        else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!((line, column), (3, 1));
     }
 }

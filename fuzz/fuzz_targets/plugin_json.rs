@@ -1,0 +1,7 @@
+//! Fuzz target: `plugin.json` bytes: parsing, error positions and the parsed manifest's consistency
+//! (see `pm_fuzz::check_plugin_json`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| pm_fuzz::check_plugin_json(bytes));
