@@ -16,3 +16,4 @@ mod sources;
 mod support;
 mod toggle;
 mod update;
+mod validate;

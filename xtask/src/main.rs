@@ -7,12 +7,15 @@
 //! - `interop`: the cross-read with the reference in one throwaway HOME (docs/interop.md).
 //! - `scenarios [NAME…]`: run the shared lifecycle scenarios against pm and compare the state
 //!   files with the reference transcripts (docs/interop.md).
+//! - `validate-corpus [--check]`: `pm validate` over the real-marketplace corpus, written to
+//!   docs/validate-corpus.md (`--check`: fail when that file is out of date).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod interop;
 mod scenarios;
+mod validate_corpus;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -25,8 +28,9 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&args[1..]),
         Some("interop") => interop::run(&args[1..]),
         Some("scenarios") => scenarios::run(&args[1..]),
+        Some("validate-corpus") => validate_corpus::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|bench|interop|scenarios> [--help]");
+            eprintln!("usage: cargo xtask <demo|bench|interop|scenarios|validate-corpus> [--help]");
             std::process::exit(2);
         }
     }

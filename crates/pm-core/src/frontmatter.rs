@@ -229,7 +229,13 @@ mod tests {
     #[test]
     fn crlf_fences_and_a_bom_are_accepted() {
         let split = split("\u{feff}---\r\nname: a\r\n---  \r\nBody");
-        assert!(matches!(split.block, Block::Present { yaml: "name: a\r\n", .. }));
+        assert!(matches!(
+            split.block,
+            Block::Present {
+                yaml: "name: a\r\n",
+                ..
+            }
+        ));
         assert_eq!(split.body, "Body");
     }
 
@@ -263,8 +269,11 @@ mod tests {
 
     #[test]
     fn values_keep_their_yaml_types() {
-        let fields = parse("description: [a, b]\nallowed-tools: 3\nname: x\nflag: true\n", 2)
-            .expect("valid yaml");
+        let fields = parse(
+            "description: [a, b]\nallowed-tools: 3\nname: x\nflag: true\n",
+            2,
+        )
+        .expect("valid yaml");
         assert_eq!(fields["description"].type_name(), "array");
         assert_eq!(fields["allowed-tools"], Value::Integer(3));
         assert_eq!(fields["name"].as_str(), Some("x"));

@@ -4,10 +4,10 @@
 //! plugin ids, scopes, version resolution and cache directory names. Nothing here touches git,
 //! the network or a terminal; file reading is limited to what scope resolution needs.
 
+pub mod frontmatter;
 pub mod id;
 pub mod json_edit;
 pub mod marketplace;
-pub mod frontmatter;
 pub mod names;
 pub mod plugin;
 pub mod scope;

@@ -20,6 +20,7 @@ pub mod sources;
 pub mod store;
 pub mod toggle;
 pub mod update;
+pub mod validate;
 pub mod why;
 
 pub use environment::Environment;
