@@ -18,3 +18,4 @@ mod support;
 mod tag;
 mod toggle;
 mod update;
+mod validate;

@@ -10,6 +10,8 @@
 //! - `scenarios --advanced [--record] [NAME|@GROUP…]`: the same for the advanced scenarios
 //!   (update, dependencies, prune, cache copy, details, tag, validate), against reference
 //!   transcripts recorded by this task into `xtask/reference-out/advanced/`.
+//! - `validate-corpus [--check]`: `pm validate` over the real-marketplace corpus, written to
+//!   docs/validate-corpus.md (`--check`: fail when that file is out of date).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -18,6 +20,7 @@ mod bench;
 mod interop;
 mod interop_advanced;
 mod scenarios;
+mod validate_corpus;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -30,8 +33,9 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&args[1..]),
         Some("interop") => interop::run(&args[1..]),
         Some("scenarios") => scenarios::run(&args[1..]),
+        Some("validate-corpus") => validate_corpus::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|bench|interop|scenarios> [--help]");
+            eprintln!("usage: cargo xtask <demo|bench|interop|scenarios|validate-corpus> [--help]");
             std::process::exit(2);
         }
     }

@@ -266,7 +266,17 @@ pub struct TagArgs {
 pub struct ValidateArgs {
     /// A plugin directory, a marketplace directory, or a plugin.json / marketplace.json file
     pub path: std::path::PathBuf,
-    /// Treat warnings as errors (exit 1)
+    /// Treat warnings as errors (exit 1), and check the marketplace guide's stricter rules too
     #[arg(long)]
     pub strict: bool,
+    /// Also fail on what the plugin directory refuses a submission for (README, license)
+    #[arg(long, value_enum)]
+    pub profile: Option<ValidateProfile>,
+}
+
+/// `pm validate --profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateProfile {
+    /// The plugin directory's submission checks
+    Directory,
 }

@@ -23,6 +23,7 @@ pub mod store;
 pub mod tag;
 pub mod toggle;
 pub mod update;
+pub mod validate;
 pub mod why;
 
 pub use environment::Environment;
