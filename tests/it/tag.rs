@@ -355,9 +355,15 @@ fn bad_manifests() {
             "write `1.0.0`",
         ),
         (
+            // pm validate's error, as the reference's plugin validation stops it.
             "{\"name\":\"my plug\",\"version\":\"1.0.0\"}",
-            "tag_name_invalid",
-            "not a valid git reference name",
+            "manifest_invalid",
+            "plugin validation failed (name: Plugin name cannot contain spaces",
+        ),
+        (
+            "{\"name\":\"p\",\"version\":\"1.0.0\",\"author\":\"someone\"}",
+            "manifest_invalid",
+            "plugin validation failed (author:",
         ),
         (
             "{\"name\":\"-p\",\"version\":\"1.0.0\"}",
@@ -701,4 +707,19 @@ fn dirty_check_of_a_directory_with_glob_characters_in_its_name() {
     let run = run_tag(&ctx, &[&s(&p), "--dry-run", "--json"]);
     run.assert_fails(1);
     assert_eq!(run.json()["files"], json!(["plugins/p[1]/x.txt"]));
+}
+
+#[test]
+fn plugin_validation_warnings_are_reported_and_do_not_stop_the_tag() {
+    let (ctx, plug) = standalone(Some("1.0.0"));
+    // No description, no author: the reference's warnings.
+    write_file(
+        &plug.join(".claude-plugin/plugin.json"),
+        "{\"name\":\"myplug\",\"version\":\"1.0.0\"}",
+    );
+    commit_all(&plug, "bare manifest");
+    let run = run_tag(&ctx, &[&s(&plug)]);
+    run.assert_ok()
+        .stderr_has(&["plugin.json: description: No description provided"]);
+    assert_eq!(tags(&plug), ["myplug--v1.0.0"]);
 }

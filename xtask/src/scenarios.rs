@@ -64,15 +64,6 @@ pub(crate) struct Known {
 /// prints every difference it covers. `scenario: "*"` applies to every scenario. The first
 /// matching entry wins, so specific entries come before broad ones.
 const KNOWN: &[Known] = &[
-    // ---- plugin sources: `archive` (a zip URL) is the one source type pm does not install
-    Known {
-        scenario: "09",
-        section: "install arch@mkt",
-        cascade: false,
-        detail: "",
-        why: Why::NotImplemented("archive source", 4),
-        reason: "`archive` plugin sources are not supported (error_unknown; the offline reference's download fails with error_network)",
-    },
     // ---- commands pm does not implement yet: the reference's --json line has no pm counterpart
     Known {
         scenario: "*",

@@ -9,8 +9,8 @@
 //! What [`plan`] checks, in this order (each failure is one [`TagError`] variant):
 //!
 //! 1. the path is a directory holding `.claude-plugin/plugin.json`, a JSON object whose `name`
-//!    is a non-empty string and whose `version`, when present, is a string (a minimal check:
-//!    full plugin validation is `pm validate`'s job);
+//!    is a non-empty string and whose `version`, when present, is a string, and that passes
+//!    `pm validate`'s plugin.json checks (errors stop the tag; warnings are reported);
 //! 2. the directory is inside a git work tree (found from the directory upwards);
 //! 3. the enclosing marketplace: the nearest `.claude-plugin/marketplace.json` between the
 //!    plugin directory and the work tree's root whose entry has a relative `source` resolving
@@ -461,6 +461,7 @@ fn plan_steps(
     let manifest_path = plugin_dir.join(PLUGIN_MANIFEST_PATH);
     let (plugin, plugin_version) = read_plugin_manifest(&plugin_dir, &manifest_path)?;
     found.plugin = Some(plugin.clone());
+    validate_manifest(&manifest_path, reporter)?;
 
     // 2. The repository.
     let repo = Repository::discover(&plugin_dir).map_err(|error| {
@@ -734,8 +735,7 @@ fn stays_inside(path: &Path, root: &Path) -> bool {
 /// The minimal plugin.json check `tag` needs: a JSON object, `name` a non-empty string,
 /// `version` a string when present. Returns `(name, version)`.
 ///
-/// Full validation (kebab-case names, field types, components) belongs to `pm validate`; `tag`
-/// should run it first once both commands are in the same tree.
+/// The rest of plugin.json's validation is [`validate_manifest`]'s.
 fn read_plugin_manifest(
     plugin_dir: &Path,
     path: &Path,
@@ -775,6 +775,48 @@ fn read_plugin_manifest(
         }
     };
     Ok((manifest.name, version))
+}
+
+/// `pm validate`'s checks of plugin.json (reference-advanced.md §4: `tag` runs plugin
+/// validation first): an error stops the tag ([`TagError::ManifestInvalid`], naming every
+/// error); each warning goes to `reporter`, except pm's `version-not-semver`, which step 5
+/// reports as an error of its own.
+fn validate_manifest(manifest_path: &Path, reporter: &dyn Reporter) -> Result<(), TagError> {
+    let report = crate::validate::validate(manifest_path, &crate::validate::Options::default());
+    let Some(manifest) = report.manifest else {
+        return Ok(());
+    };
+    if !manifest.errors.is_empty() {
+        let reasons: Vec<String> = manifest
+            .errors
+            .iter()
+            .map(|finding| format!("{}: {}", finding.path, finding.message))
+            .collect();
+        return Err(TagError::ManifestInvalid {
+            path: manifest_path.to_path_buf(),
+            reason: format!(
+                "plugin validation failed ({}); `pm validate {}` shows every finding",
+                reasons.join("; "),
+                manifest_path
+                    .parent()
+                    .and_then(Path::parent)
+                    .unwrap_or(manifest_path)
+                    .display()
+            ),
+        });
+    }
+    for finding in &manifest.warnings {
+        if finding.code == Some(crate::validate::codes::VERSION_NOT_SEMVER) {
+            continue;
+        }
+        reporter.warn(&format!(
+            "{}: {}: {}",
+            manifest_path.display(),
+            finding.path,
+            finding.message
+        ));
+    }
+    Ok(())
 }
 
 fn article(type_name: &str) -> String {
