@@ -901,31 +901,15 @@ fn stage_commit(
         sparse_paths: None,
     };
     let mut clone = marketplaces::clone_into_temp(env, &clone_source, &plugin_cache, reporter)?;
-    if clone.head != sha {
-        reporter.status(&format!(
-            "Checking out commit `{sha}` for `{}`",
-            candidate.id
-        ));
-        let shown = pm_core::source::redact_credentials(&url).unwrap_or_else(|| url.clone());
-        let checked_out =
-            crate::sources::checkout(env, &clone.path, &sha, &[], reporter).map_err(|source| {
-                Error::Git {
-                    url: shown.clone(),
-                    source,
-                }
-            })?;
-        match checked_out {
-            Some(head) => clone.head = head,
-            None => {
-                return Err(DependencyError::PinnedCommitNotFound {
-                    dependent: dependent.to_string(),
-                    dependency: candidate.id.to_string(),
-                    sha,
-                    url: shown,
-                }
-                .into());
-            }
+    let shown = pm_core::source::redact_credentials(&url).unwrap_or_else(|| url.clone());
+    if !crate::sources::check_out_pin(env, &mut clone, &sha, &[], &shown, reporter)? {
+        return Err(DependencyError::PinnedCommitNotFound {
+            dependent: dependent.to_string(),
+            dependency: candidate.id.to_string(),
+            sha,
+            url: shown,
         }
+        .into());
     }
     let boundary = clone.path.join(&subdir);
     let plugin_dir = plugins::relative_source_dir(&candidate.id, &boundary, source)?;

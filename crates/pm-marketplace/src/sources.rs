@@ -235,26 +235,13 @@ fn fetch_git(
     let mut clone = marketplaces::clone_into_temp(env, source, plugin_cache, reporter)?;
     let sparse_paths = source.sparse_paths().to_vec();
     if let Some(sha) = sha
-        && sha != clone.head
+        && !check_out_pin(env, &mut clone, &sha, &sparse_paths, &shown, reporter)?
     {
-        reporter.status(&format!("Checking out commit `{sha}` of `{shown}`"));
-        let checked_out =
-            checkout(env, &clone.path, &sha, &sparse_paths, reporter).map_err(|source| {
-                Error::Git {
-                    url: shown.clone(),
-                    source,
-                }
-            })?;
-        match checked_out {
-            Some(head) => clone.head = head,
-            None => {
-                return Err(Error::CommitNotFound {
-                    id: id.to_string(),
-                    url: shown,
-                    sha,
-                });
-            }
-        }
+        return Err(Error::CommitNotFound {
+            id: id.to_string(),
+            url: shown,
+            sha,
+        });
     }
     let plugin_dir = match subdir {
         None => clone.path.clone(),
@@ -289,9 +276,37 @@ fn fetch_git(
     })
 }
 
+/// Moves `clone` to the pinned commit `sha` (40 lowercase hex) unless it is there already;
+/// `Ok(false)` when the remote (`shown`, credentials removed) does not have that commit.
+pub(crate) fn check_out_pin(
+    env: &Environment,
+    clone: &mut crate::marketplaces::TempClone,
+    sha: &str,
+    sparse_paths: &[String],
+    shown: &str,
+    reporter: &dyn Reporter,
+) -> Result<bool> {
+    if clone.head == sha {
+        return Ok(true);
+    }
+    reporter.status(&format!("Checking out commit `{sha}` of `{shown}`"));
+    let checked_out =
+        checkout(env, &clone.path, sha, sparse_paths, reporter).map_err(|source| Error::Git {
+            url: shown.to_string(),
+            source,
+        })?;
+    match checked_out {
+        Some(head) => {
+            clone.head = head;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 /// [`git::checkout_commit`] with progress reporting; the commit checked out, `None` when the
 /// remote does not have it.
-pub(crate) fn checkout(
+fn checkout(
     env: &Environment,
     dir: &Path,
     sha: &str,
