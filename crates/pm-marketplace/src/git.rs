@@ -1403,7 +1403,7 @@ mod cli {
     }
 
     /// Map `git` stderr to the error variants the libgit2 backend uses.
-    fn failure(shown: &str, reference: Option<&str>, stderr: &[String]) -> GitError {
+    pub(super) fn failure(shown: &str, reference: Option<&str>, stderr: &[String]) -> GitError {
         let text = redact_text(&stderr.join("\n"));
         let lower = text.to_ascii_lowercase();
         let url = shown.to_owned();
@@ -1663,36 +1663,10 @@ fn run_git(mut command: Command) -> Result<(), String> {
     }
 }
 
-/// A failed `git fetch` as a [`GitError`], as far as its stderr tells.
+/// A failed `git fetch` as a [`GitError`], as far as its stderr tells (the classification of
+/// the CLI backend's clones, credentials redacted).
 fn git_cli_failure(shown: &str, stderr: &str) -> GitError {
-    let lower = stderr.to_ascii_lowercase();
-    let url = shown.to_owned();
-    if lower.contains("authentication failed")
-        || lower.contains("could not read username")
-        || lower.contains("terminal prompts disabled")
-        || lower.contains("permission denied")
-    {
-        return GitError::Authentication { url };
-    }
-    if lower.contains("could not resolve host")
-        || lower.contains("connection refused")
-        || lower.contains("timed out")
-        || lower.contains("failed to connect")
-        || lower.contains("network is unreachable")
-        || lower.contains("could not connect")
-    {
-        return GitError::Network {
-            url,
-            source: git2::Error::new(ErrorCode::GenericError, ErrorClass::Net, stderr),
-        };
-    }
-    if lower.contains("does not appear to be a git repository") || lower.contains("not found") {
-        return GitError::RepositoryNotFound { url };
-    }
-    GitError::Cli {
-        url,
-        stderr: stderr.to_owned(),
-    }
+    cli::failure(shown, None, &[stderr.to_owned()])
 }
 
 // ------------------------------------------------------------------------------------------
