@@ -269,7 +269,8 @@ fn check_plugin_source(source: &PluginSource, entry: &marketplace::PluginEntry) 
         PluginSource::Github { .. }
         | PluginSource::Url { .. }
         | PluginSource::GitSubdir { .. }
-        | PluginSource::Npm { .. } => {
+        | PluginSource::Npm { .. }
+        | PluginSource::Archive { .. } => {
             assert!(
                 shown.is_object(),
                 "{} source not shown as an object",
