@@ -737,9 +737,22 @@ fn marketplace_update_git() {
     );
     let bare = ctx.publish(&src, "acme/um");
     let second = rev_parse(&bare, "HEAD");
+    // Local changes in the clone go, as with the reference's fresh clone; pm fetches into the
+    // clone, so a file that did not change upstream is not written again (DEVIATIONS: refresh).
+    write_file(&clone.join("untracked.txt"), "mine");
+    write_file(&clone.join("plugins/p1/.claude-plugin/plugin.json"), "{}");
+    let unchanged = clone.join("plugins/p2/.claude-plugin/plugin.json");
+    let unchanged_inode = inode(&unchanged);
     let out = ctx.ok(&["marketplace", "update", "um", "--json"]);
     assert_eq!(out.json()["updated"], true, "{out}");
     assert_eq!(rev_parse(&clone, "HEAD"), second);
+    assert!(!clone.join("untracked.txt").exists(), "untracked files go");
+    assert_eq!(
+        read_json(&clone.join("plugins/p1/.claude-plugin/plugin.json"))["name"],
+        "p1",
+        "local changes go"
+    );
+    assert_eq!(inode(&unchanged), unchanged_inode, "refreshed in place");
     ctx.ok(&["install", "p3@um"]);
     assert_eq!(only_record(&ctx, "p3@um")["version"], "3.0.0");
 
@@ -1533,4 +1546,18 @@ fn marketplace_remove_creates_no_settings_files() {
     ctx.ok(&["marketplace", "remove", "nm"]);
     assert!(!ctx.project.join(".claude/settings.json").exists());
     assert!(!ctx.project.join(".claude/settings.local.json").exists());
+}
+
+/// The inode number of `path` (0 where there is none): whether a file was written again.
+fn inode(path: &std::path::Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs_err::metadata(path).map_or(0, |meta| meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        0
+    }
 }

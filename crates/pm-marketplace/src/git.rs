@@ -659,6 +659,59 @@ fn callbacks<'cb>(
     callbacks
 }
 
+/// The fetch options of a clone or a refresh: credentials and `progress` callbacks, the proxy,
+/// no tags, no `FETCH_HEAD`, and depth 1 when `shallow`.
+fn fetch_options<'cb>(
+    credentials: &'cb RefCell<Credentials<'_>>,
+    progress: &'cb mut dyn FnMut(FetchProgress),
+    shallow: bool,
+) -> FetchOptions<'cb> {
+    let mut fetch_options = FetchOptions::new();
+    fetch_options
+        .remote_callbacks(callbacks(credentials, Some(progress)))
+        .proxy_options(proxy_options())
+        .download_tags(AutotagOption::None)
+        .update_fetchhead(false);
+    if shallow {
+        fetch_options.depth(1);
+    }
+    fetch_options
+}
+
+/// An advertised ref: its name, the object it points at, and a symbolic ref's target.
+type AdvertisedRef = (String, git2::Oid, Option<String>);
+
+/// Connects `remote` for fetching and lists its refs once; the connection is kept open so
+/// that the fetch uses it (one handshake, one authentication).
+fn connect_and_list<'repo, 'connection, 'cb>(
+    remote: &'connection mut git2::Remote<'repo>,
+    credentials: &'cb RefCell<Credentials<'_>>,
+) -> Result<
+    (
+        git2::RemoteConnection<'repo, 'connection, 'cb>,
+        Vec<AdvertisedRef>,
+    ),
+    git2::Error,
+> {
+    let connection = remote.connect_auth(
+        Direction::Fetch,
+        Some(callbacks(credentials, None)),
+        Some(proxy_options()),
+    )?;
+    let refs = connection
+        .list()?
+        .iter()
+        .map(|head| {
+            (
+                head.name().to_owned(),
+                head.oid(),
+                head.symref_target().map(str::to_owned),
+            )
+        })
+        .collect();
+    Ok((connection, refs))
+}
+
 /// Proxy settings from the user's git configuration and the usual environment variables.
 fn proxy_options<'a>() -> ProxyOptions<'a> {
     let mut proxy = ProxyOptions::new();
@@ -753,7 +806,7 @@ impl Target {
 
 /// Pick what to clone from the advertised refs (`name`, `oid`, symref target).
 fn choose_target(
-    refs: &[(String, git2::Oid, Option<String>)],
+    refs: &[AdvertisedRef],
     reference: Option<&str>,
     shown_url: &str,
 ) -> Result<Target, GitError> {
@@ -832,35 +885,9 @@ fn clone_libgit2(
     let credentials = RefCell::new(Credentials::new(options, repository.config().ok()));
     let fail = |error: git2::Error| map_error(error, &shown, &actual_url, &credentials.borrow());
 
-    let mut fetch_options = FetchOptions::new();
-    fetch_options
-        .remote_callbacks(callbacks(&credentials, Some(progress)))
-        .proxy_options(proxy_options())
-        .download_tags(AutotagOption::None)
-        .update_fetchhead(false);
-    if shallow {
-        fetch_options.depth(1);
-    }
+    let mut fetch_options = fetch_options(&credentials, progress, shallow);
     let target = {
-        let mut connection = remote
-            .connect_auth(
-                Direction::Fetch,
-                Some(callbacks(&credentials, None)),
-                Some(proxy_options()),
-            )
-            .map_err(fail)?;
-        let refs: Vec<(String, git2::Oid, Option<String>)> = connection
-            .list()
-            .map_err(fail)?
-            .iter()
-            .map(|head| {
-                (
-                    head.name().to_owned(),
-                    head.oid(),
-                    head.symref_target().map(str::to_owned),
-                )
-            })
-            .collect();
+        let (mut connection, refs) = connect_and_list(&mut remote, &credentials).map_err(fail)?;
         let target = choose_target(&refs, request.reference, &shown)?;
         if let Some(current) = request.unless_at
             && let Some(commit) = target_commit(&refs, &target)
@@ -933,10 +960,7 @@ fn clone_libgit2(
 
 /// The commit `target` names in the advertised `refs` (a tag peeled when the remote advertises
 /// `^{}`); `None` when it is not advertised.
-fn target_commit(
-    refs: &[(String, git2::Oid, Option<String>)],
-    target: &Target,
-) -> Option<git2::Oid> {
+fn target_commit(refs: &[AdvertisedRef], target: &Target) -> Option<git2::Oid> {
     let find = |wanted: &str| {
         refs.iter()
             .find(|(name, _, _)| name == wanted)
@@ -949,6 +973,237 @@ fn target_commit(
         }
         Target::DetachedHead => find("HEAD"),
     }
+}
+
+/// A clone holding more pack files than this is cloned afresh by a refresh instead of fetched
+/// into: every [`fetch_into`] adds one pack (libgit2 does not repack), so this bounds what
+/// refreshes accumulate in a marketplace clone.
+pub const MAX_PACKS_FOR_FETCH_INTO: usize = 16;
+
+/// What [`fetch_into`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchedInto {
+    /// The remote's branch still points at the clone's HEAD: nothing was fetched.
+    Current {
+        /// The commit (40 hex) both point at.
+        head: String,
+    },
+    /// The branch moved. Its new commit was fetched into the clone's object database and
+    /// `refs/remotes/origin/<branch>`; HEAD, the local branch and the work tree are unchanged
+    /// until [`check_out_fetched`].
+    Fetched {
+        /// The new commit (40 hex).
+        head: String,
+    },
+    /// The clone is not one a fetch can refresh; the caller clones afresh. The text says why
+    /// (for a debug line): a sparse clone, a detached HEAD, another remote URL, the remote's
+    /// default branch changed, too many packs, the git-CLI backend, …
+    NotInPlace(&'static str),
+}
+
+/// Refresh an existing clone made by [`clone`] the way `git fetch` does, instead of cloning
+/// again: connect to `url`, list its refs once, and when the branch the clone has checked out
+/// (the remote's default branch, or `reference`) moved, fetch only what the clone lacks
+/// (`--depth 1` over network transports, as the clone was made). Nothing in the work tree
+/// changes: read the new commit with [`read_file_at`], then [`check_out_fetched`] it.
+///
+/// `clone_dir` must be the work tree of a non-sparse clone of exactly `url` (its
+/// `remote.origin.url`, before `insteadOf` rewriting) with a local branch checked out, with at
+/// most [`MAX_PACKS_FOR_FETCH_INTO`] packs, and not a symbolic link; otherwise, and with the
+/// git-CLI backend, the answer is [`FetchedInto::NotInPlace`] (before connecting, except when
+/// the remote's branch is not the one checked out).
+///
+/// # Errors
+///
+/// As [`clone`]: repository or reference not found, authentication, network. Nothing in
+/// `clone_dir` changes on error, except objects that may have arrived.
+pub fn fetch_into(
+    url: &str,
+    reference: Option<&str>,
+    clone_dir: &Path,
+    options: &GitOptions,
+    progress: &mut dyn FnMut(FetchProgress),
+) -> Result<FetchedInto, GitError> {
+    if options.use_git_cli {
+        return Ok(FetchedInto::NotInPlace("the git CLI backend clones afresh"));
+    }
+    let shown = redact_url(url);
+    let other = |source: git2::Error| GitError::Other {
+        url: shown.clone(),
+        source,
+    };
+    let Some(repository) = open_for_fetch_into(url, clone_dir)? else {
+        return Ok(FetchedInto::NotInPlace(
+            "not a plain clone of this URL with a branch checked out",
+        ));
+    };
+    if pack_count(&repository) > MAX_PACKS_FOR_FETCH_INTO {
+        return Ok(FetchedInto::NotInPlace("too many packs"));
+    }
+    let (branch, head) = {
+        let head = repository.find_reference("HEAD").map_err(other)?;
+        let Some(branch) = head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .and_then(|target| target.strip_prefix("refs/heads/"))
+            .map(str::to_owned)
+        else {
+            return Ok(FetchedInto::NotInPlace("HEAD is detached"));
+        };
+        let Ok(commit) = head.peel_to_commit() else {
+            return Ok(FetchedInto::NotInPlace("HEAD has no commit"));
+        };
+        (branch, commit.id())
+    };
+    let mut remote = repository.find_remote(ORIGIN).map_err(other)?;
+    let actual_url = remote.url().unwrap_or(url).to_owned();
+    let shallow = !is_local_transport(&actual_url);
+    let credentials = RefCell::new(Credentials::new(options, repository.config().ok()));
+    let fail = |error: git2::Error| map_error(error, &shown, &actual_url, &credentials.borrow());
+
+    let mut fetch_options = fetch_options(&credentials, progress, shallow);
+    let (mut connection, refs) = connect_and_list(&mut remote, &credentials).map_err(fail)?;
+    let target = choose_target(&refs, reference, &shown)?;
+    let same_branch = matches!(&target, Target::Branch { name, .. } if *name == branch);
+    let Some(commit) = target_commit(&refs, &target).filter(|_| same_branch) else {
+        return Ok(FetchedInto::NotInPlace(
+            "the remote's branch is not the one checked out",
+        ));
+    };
+    if commit == head {
+        return Ok(FetchedInto::Current {
+            head: head.to_string(),
+        });
+    }
+    connection
+        .remote()
+        .fetch(
+            &[target.refspec()],
+            Some(&mut fetch_options),
+            Some("fetch: refresh"),
+        )
+        .map_err(fail)?;
+    drop(connection);
+    let fetched = repository
+        .find_reference(&target.local_ref())
+        .and_then(|reference| reference.peel_to_commit())
+        .map_err(other)?;
+    Ok(FetchedInto::Fetched {
+        head: fetched.id().to_string(),
+    })
+}
+
+/// The repository at `clone_dir` when [`fetch_into`] may refresh it: a work tree (not a
+/// symbolic link) whose `origin` is `url` as configured, not sparse.
+fn open_for_fetch_into(url: &str, clone_dir: &Path) -> Result<Option<Repository>, GitError> {
+    let is_dir = fs_err::symlink_metadata(clone_dir).is_ok_and(|meta| meta.is_dir());
+    if !is_dir || !clone_dir.join(".git").is_dir() {
+        return Ok(None);
+    }
+    let Ok(repository) = Repository::open(clone_dir) else {
+        return Ok(None);
+    };
+    if repository.is_bare() {
+        return Ok(None);
+    }
+    let Ok(config) = repository.config() else {
+        return Ok(None);
+    };
+    let sparse = config.get_bool("core.sparseCheckout").unwrap_or(false);
+    let origin = config.get_string(&format!("remote.{ORIGIN}.url")).ok();
+    if sparse || origin.as_deref() != Some(url) {
+        return Ok(None);
+    }
+    Ok(Some(repository))
+}
+
+/// The number of pack files in the repository's object database.
+fn pack_count(repository: &Repository) -> usize {
+    fs_err::read_dir(repository.path().join("objects").join("pack")).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "pack"))
+            .count()
+    })
+}
+
+/// A file of a commit, read from the object database (no work tree involved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileAt {
+    /// A regular (or executable) file, with its bytes.
+    File(Vec<u8>),
+    /// No entry at that path.
+    Missing,
+    /// Something other than a regular file (a symbolic link, a directory, a submodule).
+    NotAFile,
+}
+
+/// The file at `path` (`/`-separated, relative to the root) in `commit` (40 hex) of the
+/// repository whose work tree is `clone_dir`, e.g. a marketplace.json [`fetch_into`] fetched.
+///
+/// # Errors
+///
+/// [`GitError::Other`] when the repository or the commit cannot be read.
+pub fn read_file_at(clone_dir: &Path, commit: &str, path: &str) -> Result<FileAt, GitError> {
+    let shown = clone_dir.display().to_string();
+    let other = |source: git2::Error| GitError::Other {
+        url: shown.clone(),
+        source,
+    };
+    let repository = Repository::open(clone_dir).map_err(other)?;
+    let oid = git2::Oid::from_str(commit).map_err(other)?;
+    let tree = repository
+        .find_commit(oid)
+        .and_then(|commit| commit.tree())
+        .map_err(other)?;
+    let entry = match tree.get_path(Path::new(path)) {
+        Ok(entry) => entry,
+        Err(error) if error.code() == ErrorCode::NotFound => return Ok(FileAt::Missing),
+        Err(error) => return Err(other(error)),
+    };
+    // 0o100644 and 0o100755; links are 0o120000, submodules 0o160000.
+    if entry.kind() != Some(ObjectType::Blob) || entry.filemode() & 0o170_000 != 0o100_000 {
+        return Ok(FileAt::NotAFile);
+    }
+    let blob = repository.find_blob(entry.id()).map_err(other)?;
+    Ok(FileAt::File(blob.content().to_vec()))
+}
+
+/// Finish a refresh by [`fetch_into`]: check `commit` out into the work tree of `clone_dir`,
+/// as a fresh clone would have it (files that differ are rewritten, local changes, untracked
+/// and ignored files removed; unchanged files are not touched), then move the checked-out
+/// local branch to it. Until the branch moves, HEAD still names the old commit, so a refresh
+/// interrupted here checks the commit out again next time.
+///
+/// # Errors
+///
+/// [`GitError::Other`] when the repository cannot be read or the checkout fails (a file that
+/// cannot be written); the work tree may then be partly updated.
+pub fn check_out_fetched(clone_dir: &Path, commit: &str) -> Result<(), GitError> {
+    let shown = clone_dir.display().to_string();
+    let other = |source: git2::Error| GitError::Other {
+        url: shown.clone(),
+        source,
+    };
+    let repository = Repository::open(clone_dir).map_err(other)?;
+    let oid = git2::Oid::from_str(commit).map_err(other)?;
+    let target = repository.find_commit(oid).map_err(other)?;
+    let mut builder = CheckoutBuilder::new();
+    builder.force().remove_untracked(true).remove_ignored(true);
+    repository
+        .checkout_tree(target.as_object(), Some(&mut builder))
+        .map_err(other)?;
+    let head = repository.find_reference("HEAD").map_err(other)?;
+    match head.symbolic_target().map_err(other)? {
+        Some(branch) => {
+            repository
+                .reference(branch, oid, true, "pull: fast-forward")
+                .map_err(other)?;
+        }
+        None => repository.set_head_detached(oid).map_err(other)?,
+    }
+    Ok(())
 }
 
 /// Check out `commit` (already HEAD) into the fresh work tree, all of it or a sparse cone.
@@ -2192,6 +2447,212 @@ mod tests {
                 "{error:?}"
             );
         }
+    }
+
+    /// A new commit on `main` of the fixture, pushed to its bare repository: `plugins/a/a.txt`
+    /// changed, `plugins/b/b.txt` deleted, `plugins/c/c.txt` added. Returns the commit.
+    fn publish_change(fixture: &Fixture) -> String {
+        let work = &fixture.work;
+        fs_err::write(work.join("plugins/a/a.txt"), "a, changed\n").unwrap();
+        fs_err::remove_file(work.join("plugins/b/b.txt")).unwrap();
+        fs_err::create_dir_all(work.join("plugins/c")).unwrap();
+        fs_err::write(work.join("plugins/c/c.txt"), "c\n").unwrap();
+        git_in(work, &["add", "-A"]);
+        git_in(work, &["commit", "-q", "-m", "change"]);
+        git_in(
+            work,
+            &["push", "-q", fixture.bare.to_str().unwrap(), "main"],
+        );
+        git_in(work, &["rev-parse", "HEAD"])
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs_err::metadata(path).unwrap().ino()
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn fetch_into_refreshes_a_clone_in_place() {
+        let fixture = Fixture::new();
+        let url = file_url(&fixture.bare);
+        let options = GitOptions::default();
+        let (_d, clone_dir, result) = clone_to(&url, None, &[], &options);
+        assert_eq!(result.unwrap().head, fixture.main);
+
+        let current = fetch_into(&url, None, &clone_dir, &options, &mut |_| {}).unwrap();
+        assert_eq!(
+            current,
+            FetchedInto::Current {
+                head: fixture.main.clone()
+            }
+        );
+
+        let new = publish_change(&fixture);
+        // Local state a fresh clone would not have.
+        fs_err::write(clone_dir.join("README.md"), "edited locally\n").unwrap();
+        fs_err::write(clone_dir.join("untracked.txt"), "mine\n").unwrap();
+        fs_err::write(clone_dir.join(".git/info/exclude"), "*.log\n").unwrap();
+        fs_err::write(clone_dir.join("ignored.log"), "log\n").unwrap();
+        let unchanged = clone_dir.join("top/deep/x.txt");
+        let unchanged_inode = inode(&unchanged);
+
+        let fetched = fetch_into(&url, None, &clone_dir, &options, &mut |_| {}).unwrap();
+        assert_eq!(fetched, FetchedInto::Fetched { head: new.clone() });
+        // Fetched, not checked out: HEAD and the work tree are as they were.
+        assert_eq!(git_in(&clone_dir, &["rev-parse", "HEAD"]), fixture.main);
+        assert_eq!(
+            fs_err::read_to_string(clone_dir.join("plugins/a/a.txt")).unwrap(),
+            "a\n"
+        );
+        assert!(clone_dir.join("plugins/b/b.txt").is_file());
+        assert_eq!(
+            read_file_at(&clone_dir, &new, "plugins/a/a.txt").unwrap(),
+            FileAt::File(b"a, changed\n".to_vec())
+        );
+        assert_eq!(
+            read_file_at(&clone_dir, &new, "plugins/b/b.txt").unwrap(),
+            FileAt::Missing
+        );
+        assert_eq!(
+            read_file_at(&clone_dir, &new, "plugins").unwrap(),
+            FileAt::NotAFile
+        );
+
+        check_out_fetched(&clone_dir, &new).unwrap();
+        assert_eq!(git_in(&clone_dir, &["rev-parse", "HEAD"]), new);
+        assert_eq!(
+            git_in(&clone_dir, &["symbolic-ref", "HEAD"]),
+            "refs/heads/main"
+        );
+        assert_eq!(
+            git_in(&clone_dir, &["status", "--porcelain", "--ignored"]),
+            ""
+        );
+        let (_f, fresh, result) = clone_to(&url, None, &[], &options);
+        assert_eq!(result.unwrap().head, new);
+        assert_eq!(files_in(&clone_dir), files_in(&fresh), "as a fresh clone");
+        assert_eq!(
+            fs_err::read_to_string(clone_dir.join("README.md")).unwrap(),
+            "# test\n"
+        );
+        assert_eq!(
+            inode(&unchanged),
+            unchanged_inode,
+            "an unchanged file is not rewritten"
+        );
+        assert_eq!(
+            fetch_into(&url, None, &clone_dir, &options, &mut |_| {}).unwrap(),
+            FetchedInto::Current { head: new }
+        );
+    }
+
+    #[test]
+    fn fetch_into_refuses_clones_it_cannot_refresh() {
+        let fixture = Fixture::new();
+        let url = file_url(&fixture.bare);
+        let options = GitOptions::default();
+        let not_in_place = |result: Result<FetchedInto, GitError>| {
+            matches!(result, Ok(FetchedInto::NotInPlace(_)))
+        };
+        let fetch = |url: &str, reference: Option<&str>, dir: &Path, options: &GitOptions| {
+            fetch_into(url, reference, dir, options, &mut |_| {})
+        };
+
+        let (_d, plain, result) = clone_to(&url, None, &[], &options);
+        result.unwrap();
+        let cli = GitOptions {
+            use_git_cli: true,
+            ..GitOptions::default()
+        };
+        assert!(not_in_place(fetch(&url, None, &plain, &cli)), "git CLI");
+        let other_url = format!("{url}/");
+        assert!(
+            not_in_place(fetch(&other_url, None, &plain, &options)),
+            "another URL"
+        );
+        assert!(
+            not_in_place(fetch(&url, Some("dev"), &plain, &options)),
+            "another branch than the one checked out"
+        );
+        let missing = plain.with_file_name("missing");
+        assert!(
+            not_in_place(fetch(&url, None, &missing, &options)),
+            "no clone"
+        );
+        #[cfg(unix)]
+        {
+            let link = plain.with_file_name("link");
+            std::os::unix::fs::symlink(&plain, &link).unwrap();
+            assert!(
+                not_in_place(fetch(&url, None, &link, &options)),
+                "a symbolic link"
+            );
+        }
+
+        let (_t, tag, result) = clone_to(&url, Some("v1"), &[], &options);
+        result.unwrap();
+        assert!(
+            not_in_place(fetch(&url, Some("v1"), &tag, &options)),
+            "detached HEAD"
+        );
+
+        let sparse = vec!["plugins/a".to_owned()];
+        let (_s, sparse_clone, result) = clone_to(&url, None, &sparse, &options);
+        result.unwrap();
+        assert!(
+            not_in_place(fetch(&url, None, &sparse_clone, &options)),
+            "a sparse clone"
+        );
+
+        let packs = plain.join(".git/objects/pack");
+        fs_err::create_dir_all(&packs).unwrap();
+        for index in 0..=MAX_PACKS_FOR_FETCH_INTO {
+            fs_err::write(packs.join(format!("pack-{index:040}.pack")), "").unwrap();
+        }
+        assert!(
+            not_in_place(fetch(&url, None, &plain, &options)),
+            "too many packs"
+        );
+    }
+
+    #[test]
+    fn fetch_into_over_http_fetches_only_what_the_shallow_clone_lacks() {
+        let fixture = Fixture::new();
+        let server = GitHttpServer::start(fixture.bare.parent().unwrap()).unwrap();
+        let url = format!("{}bare.git", server.url());
+        let options = GitOptions::default();
+        let (_d, clone_dir, result) = clone_to(&url, None, &[], &options);
+        result.unwrap();
+        let counts = git_in(&clone_dir, &["count-objects", "-v"]);
+        let cloned_objects: usize = counts
+            .lines()
+            .find_map(|line| line.strip_prefix("in-pack: "))
+            .and_then(|count| count.parse().ok())
+            .unwrap();
+
+        let new = publish_change(&fixture);
+        let mut fetched_objects = 0;
+        let fetched = fetch_into(&url, None, &clone_dir, &options, &mut |p| {
+            fetched_objects = p.total_objects;
+        })
+        .unwrap();
+        assert_eq!(fetched, FetchedInto::Fetched { head: new.clone() });
+        // The new commit, its root tree, `plugins`, `plugins/a`, `plugins/c` and two blobs.
+        assert!(
+            fetched_objects > 0 && fetched_objects < cloned_objects,
+            "fetched {fetched_objects} objects, the clone had {cloned_objects}"
+        );
+        check_out_fetched(&clone_dir, &new).unwrap();
+        let shallow = fs_err::read_to_string(clone_dir.join(".git/shallow")).unwrap();
+        assert!(shallow.lines().any(|line| line == new), "{shallow}");
+        assert_eq!(git_in(&clone_dir, &["rev-list", "--count", "HEAD"]), "1");
+        assert_eq!(git_in(&clone_dir, &["status", "--porcelain"]), "");
+        assert_eq!(
+            fs_err::read_to_string(clone_dir.join("plugins/c/c.txt")).unwrap(),
+            "c\n"
+        );
     }
 
     #[test]

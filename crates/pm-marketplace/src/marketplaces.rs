@@ -40,7 +40,17 @@ fn read_manifest_file(path: &Path, reporter: &dyn Reporter) -> Result<Marketplac
         }
         Err(error) => return Err(error.into()),
     };
-    let (text, lossy) = decode_utf8_lossy(&bytes);
+    parse_manifest_bytes(&bytes, path, reporter)
+}
+
+/// Parses the bytes of a marketplace.json read from `path` (named in errors and warnings),
+/// warning on invalid UTF-8.
+fn parse_manifest_bytes(
+    bytes: &[u8],
+    path: &Path,
+    reporter: &dyn Reporter,
+) -> Result<MarketplaceManifest> {
+    let (text, lossy) = decode_utf8_lossy(bytes);
     if lossy {
         reporter.warn(&format!(
             "`{}` is not valid UTF-8; invalid bytes were replaced with U+FFFD",
@@ -239,10 +249,30 @@ pub(crate) fn clone_into_temp_unless(
     unless_at: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Option<TempClone>> {
+    clone_urls_into_temp(
+        env,
+        source,
+        &clone_urls(source),
+        parent,
+        unless_at,
+        None,
+        reporter,
+    )
+}
+
+/// [`clone_into_temp_unless`] trying only `urls` (of `source`), and reporting `first_error`
+/// (an earlier attempt's) when they all fail.
+fn clone_urls_into_temp(
+    env: &Environment,
+    source: &MarketplaceSource,
+    urls: &[String],
+    parent: &Path,
+    unless_at: Option<&str>,
+    mut first_error: Option<Error>,
+    reporter: &dyn Reporter,
+) -> Result<Option<TempClone>> {
     let created = CreatedDirs::create(parent)?;
-    let urls = clone_urls(source);
-    let mut first_error = None;
-    for url in &urls {
+    for url in urls {
         let temp = tempfile::Builder::new()
             .prefix(".clone-")
             .tempdir_in(parent)?;
@@ -733,8 +763,8 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
             // One refresh for `marketplace update` and `pm update`: it also writes `lastUpdated`.
             return Ok(match refresh_clone(env, name, &entry, reporter)? {
-                Some(_old_clone) => UpdateOutcome::Updated,
-                None => UpdateOutcome::UpToDate,
+                Refreshed::InPlace | Refreshed::Replaced(_) => UpdateOutcome::Updated,
+                Refreshed::UpToDate => UpdateOutcome::UpToDate,
             });
         }
         MarketplaceSource::Url { .. } => {
@@ -780,49 +810,116 @@ pub(crate) fn clone_is_current(env: &Environment, entry: &KnownMarketplace) -> R
     }
 }
 
-/// `marketplace update` of a git marketplace, for `update`: the remote's refs, and when the
-/// remote moved from the commit on disk, a clone (over the same connection) into a temporary
-/// directory whose marketplace.json must read (else the old
-/// clone stays), then, under one hold of the state lock, the old clone moved aside, the new one
-/// into place and `lastUpdated` written. The old clone is returned (inside the temporary
-/// directory, removed when dropped) so that its removal happens outside the lock, and for
-/// `update --all` after the plugins were copied: removing a tree is not free, and parallel
-/// refreshes would otherwise queue behind each other's removals.
+/// How [`refresh_clone`] refreshed a git marketplace.
+pub(crate) enum Refreshed {
+    /// The remote still points at the commit on disk: nothing was fetched.
+    UpToDate,
+    /// The new commit was fetched into the clone and checked out there.
+    InPlace,
+    /// The marketplace was cloned afresh and the clone swapped in. The old clone is inside the
+    /// temporary directory, removed when this is dropped.
+    Replaced(TempClone),
+}
+
+/// `marketplace update` of a git marketplace, also for `update` (one connection: the ref
+/// listing that decides whether anything moved is the one the fetch uses).
+///
+/// * **In place** (`DEVIATIONS.md`, refresh): when the clone on disk is a plain clone of one of
+///   the source's URLs with its branch checked out, the new commit is fetched into it
+///   ([`git::fetch_into`]: only the objects it lacks), its marketplace.json is read from the
+///   object database and must parse (else nothing on disk changes), then, under the state lock,
+///   it is checked out over the old one (only changed files are written; local changes,
+///   untracked and ignored files go, as with a fresh clone) and `lastUpdated` written.
+/// * **Afresh**, as Claude Code always does (`reference-lifecycle.md` §4): a sparse clone, a
+///   detached HEAD, another remote URL or default branch, a clone that accumulated
+///   [`git::MAX_PACKS_FOR_FETCH_INTO`] packs, the git-CLI backend, or an in-place fetch that
+///   failed (the source's other URLs are tried): a clone into a temporary directory whose
+///   marketplace.json must parse (else the old clone stays), then, under the state lock, the
+///   old clone moved aside, the new one into place and `lastUpdated` written. The old clone
+///   is returned ([`Refreshed::Replaced`]) so that its removal happens outside the lock, and
+///   for `update --all` after the plugins were copied: removing a tree is not free, and
+///   parallel refreshes would otherwise queue behind each other's removals.
 pub(crate) fn refresh_clone(
     env: &Environment,
     name: &str,
     entry: &KnownMarketplace,
     reporter: &dyn Reporter,
-) -> Result<Option<TempClone>> {
+) -> Result<Refreshed> {
     let location = PathBuf::from(&entry.install_location);
     let parent = env.locations.marketplaces_dir();
     // Clones of runs that were killed before they removed them.
     crate::fsutil::remove_stale(&parent, true, |name| name.starts_with(".clone-"));
-    // The commit on disk; a refresh fetches only when the remote moved from it (one
-    // connection: the ref listing that decides is the one the fetch uses).
+    // The commit on disk; a refresh fetches only when the remote moved from it.
     let local_head = location
         .is_dir()
         .then(|| git::head_commit(&location))
         .flatten();
-    let clone =
-        match clone_into_temp_unless(env, &entry.source, &parent, local_head.as_deref(), reporter)?
-        {
-            None => None,
-            Some(clone) => {
-                let fetched = KnownMarketplace {
-                    install_location: clone.path.to_string_lossy().into_owned(),
-                    ..entry.clone()
-                };
-                let manifest = load_manifest(&fetched, reporter)?;
-                if manifest.name != name {
-                    reporter.warn(&format!(
-                        "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
-                        manifest.name
-                    ));
+    let urls = clone_urls(&entry.source);
+    let mut remaining = urls.clone();
+    let mut in_place_error = None;
+    if local_head.is_some() {
+        for (index, url) in urls.iter().enumerate() {
+            let shown = pm_core::source::redact_credentials(url).unwrap_or_else(|| url.clone());
+            let fetched = git::fetch_into(
+                url,
+                entry.source.reference(),
+                &location,
+                &env.git,
+                &mut |progress| reporter.fetch_progress(progress),
+            );
+            reporter.fetch_finished();
+            match fetched {
+                // Not a clone of this URL (or not refreshable in place): the next URL, or
+                // afresh.
+                Ok(git::FetchedInto::NotInPlace(_)) => {}
+                Ok(git::FetchedInto::Current { .. }) => {
+                    mark_refreshed(env, name, reporter)?;
+                    return Ok(Refreshed::UpToDate);
                 }
-                Some(clone)
+                Ok(git::FetchedInto::Fetched { head }) => {
+                    check_fetched_manifest(name, &location, &head, reporter)?;
+                    let _lock = env.lock(reporter)?;
+                    git::check_out_fetched(&location, &head).map_err(|source| Error::Git {
+                        url: shown.clone(),
+                        source,
+                    })?;
+                    write_last_updated(env, name)?;
+                    return Ok(Refreshed::InPlace);
+                }
+                Err(source) => {
+                    // The clone's own URL failed: a fresh clone tries the others.
+                    let retry = !matches!(source, git::GitError::ReferenceNotFound { .. });
+                    in_place_error = Some(Error::Git { url: shown, source });
+                    remaining = if retry {
+                        urls[index + 1..].to_vec()
+                    } else {
+                        Vec::new()
+                    };
+                    break;
+                }
             }
-        };
+        }
+    }
+    let clone = match clone_urls_into_temp(
+        env,
+        &entry.source,
+        &remaining,
+        &parent,
+        local_head.as_deref(),
+        in_place_error,
+        reporter,
+    )? {
+        None => None,
+        Some(clone) => {
+            let fetched = KnownMarketplace {
+                install_location: clone.path.to_string_lossy().into_owned(),
+                ..entry.clone()
+            };
+            let manifest = load_manifest(&fetched, reporter)?;
+            warn_if_renamed(name, &manifest, reporter);
+            Some(clone)
+        }
+    };
     let _lock = env.lock(reporter)?;
     if let Some(clone) = &clone {
         if fs_err::symlink_metadata(&location).is_ok() {
@@ -830,12 +927,60 @@ pub(crate) fn refresh_clone(
         }
         fs_err::rename(&clone.path, &location)?;
     }
+    write_last_updated(env, name)?;
+    Ok(clone.map_or(Refreshed::UpToDate, Refreshed::Replaced))
+}
+
+/// The marketplace.json of `commit`, fetched into the clone at `location` but not checked out,
+/// must parse: else the refresh fails and the clone stays as it was.
+fn check_fetched_manifest(
+    name: &str,
+    location: &Path,
+    commit: &str,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let path = location.join(MARKETPLACE_MANIFEST_PATH);
+    let shown = || location.display().to_string();
+    let bytes = match git::read_file_at(location, commit, MARKETPLACE_MANIFEST_PATH) {
+        Ok(git::FileAt::File(bytes)) => bytes,
+        Ok(git::FileAt::Missing | git::FileAt::NotAFile) => {
+            return Err(Error::ManifestMissing(path));
+        }
+        Err(source) => {
+            return Err(Error::Git {
+                url: shown(),
+                source,
+            });
+        }
+    };
+    let manifest = parse_manifest_bytes(&bytes, &path, reporter)?;
+    warn_if_renamed(name, &manifest, reporter);
+    Ok(())
+}
+
+/// A marketplace keeps the name it was added under when its marketplace.json renames it.
+fn warn_if_renamed(name: &str, manifest: &MarketplaceManifest, reporter: &dyn Reporter) {
+    if manifest.name != name {
+        reporter.warn(&format!(
+            "the marketplace now calls itself `{}`; pm keeps the name `{name}`",
+            manifest.name
+        ));
+    }
+}
+
+/// `lastUpdated` of marketplace `name` set to now, under the state lock.
+fn mark_refreshed(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<()> {
+    let _lock = env.lock(reporter)?;
+    write_last_updated(env, name)
+}
+
+/// `lastUpdated` of marketplace `name` set to now; the caller holds the state lock.
+fn write_last_updated(env: &Environment, name: &str) -> Result<()> {
     let mut known = store::load_known(&env.locations)?;
     if let Some(entry) = known.marketplaces.get_mut(name) {
         entry.last_updated = Some(iso8601(SystemTime::now()));
     }
-    store::save_known(&env.locations, &known)?;
-    Ok(clone)
+    store::save_known(&env.locations, &known)
 }
 
 /// What `marketplace remove` did.

@@ -325,8 +325,10 @@ pub fn refresh_marketplace(
         reporter.status(&format!("Refreshing marketplace `{name}`"));
         let refreshed = match entry.source {
             MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-                marketplaces::refresh_clone(env, name, &entry, reporter).map(|old| {
-                    fetched = old.map(TemporaryFetch::Clone);
+                marketplaces::refresh_clone(env, name, &entry, reporter).map(|refreshed| {
+                    if let marketplaces::Refreshed::Replaced(old) = refreshed {
+                        fetched = Some(TemporaryFetch::Clone(old));
+                    }
                 })
             }
             _ => marketplaces::update(env, name, reporter).map(drop),
