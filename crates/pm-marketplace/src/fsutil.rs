@@ -108,13 +108,35 @@ pub fn remove_stale(dir: &Path, dirs: bool, is_leftover: impl Fn(&str) -> bool) 
     }
 }
 
-/// Reads a file to a string; `Ok(None)` when it does not exist.
+/// Reads a file to a string (invalid UTF-8 replaced with U+FFFD); `Ok(None)` when it does not
+/// exist. Errors name the path.
+///
+/// Made for the many small files `pm list` and friends read (a `plugin.json` per installed
+/// plugin): an open, reads into an 8 KiB buffer that grows as needed, and a close. `fs::read`
+/// also asks for the file's size twice and its position once, which on a machine with costly
+/// system calls was a third of `pm list --json` with 230 plugins.
 pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
-    match fs_err::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error),
-    }
+    use std::io::Read;
+    let with_path = |error: std::io::Error| {
+        std::io::Error::new(
+            error.kind(),
+            format!("failed to read file `{}`: {error}", path.display()),
+        )
+    };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(with_path(error)),
+    };
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    // `Take` hides the `File`, so `read_to_end` does not ask for its size: no `statx`/`lseek`.
+    file.take(u64::MAX)
+        .read_to_end(&mut bytes)
+        .map_err(with_path)?;
+    Ok(Some(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    }))
 }
 
 /// An exclusive, cross-process lock on `<plugins dir>/.pm.lock`, held until dropped.
@@ -191,6 +213,30 @@ impl StateLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_optional_reads_whole_files_and_names_the_path_on_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            read_optional(&dir.path().join("missing")).expect("read"),
+            None
+        );
+        let big = dir.path().join("big.json");
+        let text = "x".repeat(100_000);
+        fs_err::write(&big, &text).expect("write");
+        assert_eq!(read_optional(&big).expect("read").as_deref(), Some(&*text));
+        let latin1 = dir.path().join("latin1.json");
+        fs_err::write(&latin1, b"caf\xe9").expect("write");
+        assert_eq!(
+            read_optional(&latin1).expect("read").as_deref(),
+            Some("caf\u{fffd}")
+        );
+        let error = read_optional(dir.path()).expect_err("a directory");
+        assert!(
+            error.to_string().contains(&dir.path().display().to_string()),
+            "{error}"
+        );
+    }
 
     #[test]
     fn atomic_write_keeps_mode_and_replaces() {
