@@ -233,7 +233,9 @@ mod tests {
         );
         let error = read_optional(dir.path()).expect_err("a directory");
         assert!(
-            error.to_string().contains(&dir.path().display().to_string()),
+            error
+                .to_string()
+                .contains(&dir.path().display().to_string()),
             "{error}"
         );
     }
