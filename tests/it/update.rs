@@ -670,9 +670,33 @@ fn failures_change_nothing() {
         "mk1",
         json!([{"name": "p2", "source": "./plugins/p2", "version": "0.5.0"}]),
     );
-    let line = refused(&ctx, &["update", "p1"], "not_found", &["p1", "mk1"]);
+    let line = refused(
+        &ctx,
+        &["update", "p1"],
+        "not_found",
+        &["p1", "mk1", "no longer lists", "pm uninstall p1@mk1"],
+    );
     assert_eq!(line["pluginId"], "p1@mk1");
     assert_eq!(only_record(&ctx, "p1@mk1")["version"], "1.0.0");
+}
+
+#[test]
+fn a_plugin_no_longer_listed_offline_suggests_a_refresh() {
+    let (ctx, _src) = git_marketplace_with_p1();
+    // The copy on disk no longer lists p1, and --offline keeps pm from refreshing it: the copy
+    // may be stale, so the hint is to refresh it (after a refresh, it is to uninstall).
+    write_marketplace(
+        &ctx.marketplaces().join("gm"),
+        "gm",
+        json!([{"name": "p2", "source": "./plugins/p2", "version": "0.5.0"}]),
+    );
+    let line = refused(
+        &ctx,
+        &["update", "p1@gm", "--offline"],
+        "not_found",
+        &["no longer lists", "pm marketplace update gm"],
+    );
+    assert_eq!(line["pluginId"], "p1@gm");
 }
 
 // ---- update --all ------------------------------------------------------------------------------
@@ -783,7 +807,7 @@ fn update_all_goes_through_every_marketplace_and_scope_that_applies_here() {
     out.stderr_has(&[
         "Updated p1@g1 1.0.0 → 1.1.0 (scope: user)",
         "Updated p1@g2 1.0.0 → 2.0.0",
-        "error: p1@g3 (user): Plugin `p1` not found in marketplace `g3`",
+        "error: p1@g3 (user): Plugin `p1` is installed, but marketplace `g3` no longer lists it",
         "Updated 2, up to date 2, failed 1",
     ]);
 

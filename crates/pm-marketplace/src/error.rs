@@ -72,6 +72,15 @@ pub enum Error {
     /// Plugin not listed by the named marketplace.
     #[error("Plugin `{name}` not found in marketplace `{marketplace}`")]
     PluginNotFound { name: String, marketplace: String },
+    /// `update` of an installed plugin that its marketplace no longer lists (`not_found`, as
+    /// the reference). `refreshed`: the marketplace was refreshed (or is read in place or was
+    /// refreshed moments ago), so updating it again will not help.
+    #[error("Plugin `{name}` is installed, but marketplace `{marketplace}` no longer lists it")]
+    NoLongerListed {
+        name: String,
+        marketplace: String,
+        refreshed: bool,
+    },
     /// `name@marketplace` where no marketplace of that name is known (the reference's
     /// `not_found`; its "may be out of date, update it" hint would only fail again).
     #[error("Plugin `{name}` not found: no marketplace `{marketplace}` is known{}", available_list(.available))]
@@ -370,6 +379,7 @@ impl Error {
                 "not_configured"
             }
             Error::PluginNotFound { .. }
+            | Error::NoLongerListed { .. }
             | Error::MarketplaceUnknown { .. }
             | Error::PluginNotFoundAnywhere { .. } => "not_found",
             Error::Ambiguous { .. } => "ambiguous_marketplace",
@@ -419,8 +429,12 @@ impl Error {
     /// A one-line suggestion for the user, when there is an obvious next step.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::PluginNotFound { marketplace, .. } => Some(format!(
+            Error::PluginNotFound { marketplace, .. }
+            | Error::NoLongerListed { marketplace, refreshed: false, .. } => Some(format!(
                 "your copy of `{marketplace}` may be out of date: run `pm marketplace update {marketplace}`"
+            )),
+            Error::NoLongerListed { name, marketplace, refreshed: true } => Some(format!(
+                "the installed copy keeps working; `pm uninstall {name}@{marketplace}` removes it"
             )),
             Error::MarketplaceUnknown { .. } => Some("add the marketplace with `pm marketplace add <source>`; `pm marketplace list` shows the known ones".into()),
             Error::PluginNotFoundAnywhere { .. } => Some("run `pm list --available` to see what the known marketplaces offer".into()),

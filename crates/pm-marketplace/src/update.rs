@@ -409,7 +409,7 @@ fn fetch_temporarily(
 ///
 /// Errors: [`Error::NotInstalled`] (`not_installed`); [`Error::NotInstalledAtScope`],
 /// [`Error::NotInstalledHere`], [`Error::ScopeRequired`] (`not_installed_at_scope`);
-/// [`Error::PluginNotFound`] / [`Error::MarketplaceUnknown`] (`not_found`) when the marketplace
+/// [`Error::NoLongerListed`] / [`Error::MarketplaceUnknown`] (`not_found`) when the marketplace
 /// no longer lists the plugin or is gone; [`Error::Offline`] with `offline` for a plugin whose
 /// source is a git repository of its own; a refresh error when the marketplace on disk cannot
 /// be read either; anything install can fail with while locating and copying the files. On
@@ -475,9 +475,10 @@ pub fn plan_target(
     };
     let entry = manifest
         .find(&id.name)
-        .ok_or_else(|| Error::PluginNotFound {
+        .ok_or_else(|| Error::NoLongerListed {
             name: id.name.clone(),
             marketplace: id.marketplace.clone(),
+            refreshed: !matches!(view.refresh, Refresh::Offline | Refresh::Failed(_)),
         })?
         .clone();
     let candidate = plugins::Candidate {

@@ -209,6 +209,9 @@ fn failed_id(plugin: &PluginRef, error: &Error) -> Option<String> {
         | Error::ScopeRequired { id, .. }
         | Error::Offline { id, .. } => Some(id.clone()),
         Error::PluginNotFound { name, marketplace }
+        | Error::NoLongerListed {
+            name, marketplace, ..
+        }
         | Error::MarketplaceUnknown {
             name, marketplace, ..
         } => Some(format!("{name}@{marketplace}")),
