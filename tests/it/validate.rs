@@ -980,6 +980,63 @@ fn directory_checks_and_the_directory_profile() {
 }
 
 #[test]
+fn a_plugin_json_with_a_byte_order_mark_installs_and_the_directory_checks_flag_it() {
+    let ctx = TestContext::new();
+    let market = ctx.root.join("bom-market");
+    write_file(
+        &market.join(".claude-plugin/marketplace.json"),
+        r#"{"name":"bm","owner":{"name":"T"},"plugins":[{"name":"p","source":"./plugins/p"}]}"#,
+    );
+    let plugin = market.join("plugins/p");
+    write_file(
+        &plugin.join(".claude-plugin/plugin.json"),
+        "\u{feff}{\"name\":\"p\",\"version\":\"1.2.3\",\"description\":\"bom\"}",
+    );
+    // Claude Code's loader skips the mark: the plugin installs at its version.
+    ctx.ok(&["marketplace", "add", &market.display().to_string()]);
+    let out = ctx.ok(&["install", "p@bm", "--json"]);
+    assert_eq!(out.json()["version"], "1.2.3", "{out}");
+
+    // The catalogue refuses it (the reference's finding, without a title), first.
+    let report = check(&plugin);
+    assert_eq!(report.verdict(), Verdict::PassedWithWarnings);
+    let directory = report.directory.as_ref().expect("directory checks");
+    let first = &directory.findings[0];
+    assert_eq!(
+        (first.code, first.title, first.file.as_str(), first.field),
+        (
+            "MANIFEST_INVALID_JSON",
+            None,
+            ".claude-plugin/plugin.json",
+            "json"
+        )
+    );
+    let out = ctx.ok(&["validate", &plugin.display().to_string()]);
+    out.stdout_has(&[
+        ". The plugin directory is the catalog that plugins are submitted to; this is a subset of what it runs.\n\n✘ Found 3 problems the plugin directory refuses a submission for:\n\n",
+        "  ❯ .claude-plugin/plugin.json json: MANIFEST_INVALID_JSON. Invalid JSON syntax: JSON Parse error: Unrecognized token (UTF-8 BOM at start of file)\n    Fix: Re-save the file as UTF-8 without a byte-order mark (BOM); the JSON itself may be fine.\n",
+        "  ❯ README.md: README missing (README_MISSING). ",
+        "⚠ Found 1 plugin directory warning:\n\n  ❯ .claude-plugin/plugin.json icon: No icon (ICON_MISSING). ",
+        "These plugin directory checks do not change the result below. To fail on problems the directory refuses a submission for, run this command with --profile directory.\n\nThe directory also runs a safety scan and a policy review that this command does not.\n\n✔ Validation passed with warnings",
+    ]);
+    let json = ctx
+        .ok(&["validate", &plugin.display().to_string(), "--json"])
+        .json();
+    assert_eq!(json["directory"]["findings"][0]["title"], Value::Null);
+
+    // Nothing to report: the reference's line, and no "do not change the result" line.
+    write_file(
+        &plugin.join(".claude-plugin/plugin.json"),
+        r#"{"name":"p","version":"1.2.3","description":"d","author":{"name":"a"},"license":"MIT"}"#,
+    );
+    write_file(&plugin.join("README.md"), &"word ".repeat(45));
+    write_file(&plugin.join(".claude-plugin/icon.png"), "png");
+    let out = ctx.ok(&["validate", &plugin.display().to_string()]);
+    out.stdout_has(&["✔ These checks found nothing to report\n\nThe directory also runs"]);
+    assert!(!out.stdout.contains("do not change the result"), "{out}");
+}
+
+#[test]
 fn strict_makes_warnings_fail() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = plugin_dir(dir.path(), "min", r#"{"name":"min"}"#);

@@ -23,9 +23,12 @@ pub struct PluginManifest {
 }
 
 impl PluginManifest {
-    /// Parses `plugin.json` text. Errors: [`ManifestError::Syntax`] for invalid JSON,
+    /// Parses `plugin.json` text. A leading UTF-8 byte-order mark is skipped, as Claude Code's
+    /// loader skips it (its plugin directory checks flag it: `pm validate` reports
+    /// `MANIFEST_INVALID_JSON` there). Errors: [`ManifestError::Syntax`] for invalid JSON,
     /// [`ManifestError::Schema`] for a non-object or a missing/non-string `name`.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value =
             serde_json::from_str(text).map_err(|e| ManifestError::from_json(&e, text))?;
         let Value::Object(raw) = value else {
@@ -80,5 +83,15 @@ mod tests {
             PluginManifest::parse("{"),
             Err(ManifestError::Syntax { .. })
         ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_as_claude_code_skips_it() {
+        let manifest = PluginManifest::parse("\u{feff}{\"name\":\"p\",\"version\":\"1.2.3\"}")
+            .expect("parses");
+        assert_eq!(manifest.version.as_deref(), Some("1.2.3"));
+        // Only one, and only at the start.
+        assert!(PluginManifest::parse("\u{feff}\u{feff}{\"name\":\"p\"}").is_err());
+        assert!(PluginManifest::parse(" \u{feff}{\"name\":\"p\"}").is_err());
     }
 }

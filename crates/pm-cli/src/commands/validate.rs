@@ -9,7 +9,8 @@ use crate::cli::{ValidateArgs, ValidateProfile};
 use crate::output::{Printer, sanitize};
 use pm_marketplace::Environment;
 use pm_marketplace::validate::{
-    self, DirectoryReport, FileReport, FileType, Finding, Options, Profile, Report, Verdict,
+    self, DirectoryFinding, DirectoryReport, FileReport, FileType, Finding, Options, Profile,
+    Report, Verdict,
 };
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -73,34 +74,69 @@ fn findings_block(out: &mut String, file: &FileReport) {
     }
 }
 
+/// The plugin directory checks, laid out as the reference lays them out.
 fn directory_block(out: &mut String, root: &str, directory: &DirectoryReport) {
-    let _ = writeln!(out, "Plugin directory checks for {root}:\n");
+    let _ = writeln!(
+        out,
+        "Plugin directory checks for {root}. The plugin directory is the catalog that plugins are submitted to; this is a subset of what it runs.\n"
+    );
     if directory.findings.is_empty() {
-        out.push_str("  ✔ Nothing the plugin directory would refuse.\n\n");
+        out.push_str("✔ These checks found nothing to report\n\n");
     }
-    for finding in &directory.findings {
-        let mark = if finding.blocking { "✘" } else { "⚠" };
+    let (blocking, warnings): (Vec<_>, Vec<_>) = directory
+        .findings
+        .iter()
+        .partition(|finding| finding.blocking);
+    if !blocking.is_empty() {
+        let _ = writeln!(
+            out,
+            "✘ Found {} the plugin directory refuses a submission for:\n",
+            plural(blocking.len(), "problem")
+        );
+        directory_lines(out, &blocking);
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "⚠ Found {}:\n",
+            plural(warnings.len(), "plugin directory warning")
+        );
+        directory_lines(out, &warnings);
+    }
+    if directory.profile.is_none() && !directory.findings.is_empty() {
+        out.push_str("These plugin directory checks do not change the result below.");
+        if !blocking.is_empty() {
+            out.push_str(" To fail on problems the directory refuses a submission for, run this command with --profile directory.");
+        }
+        out.push_str("\n\n");
+    }
+    out.push_str(
+        "The directory also runs a safety scan and a policy review that this command does not.\n\n",
+    );
+}
+
+/// `  ❯ <file> <field>: <title> (<code>). <message>` and its fix, for each finding; then a
+/// blank line. Without a title: `<file> <field>: <code>. <message>`.
+fn directory_lines(out: &mut String, findings: &[&DirectoryFinding]) {
+    for finding in findings {
         let field = if finding.field.is_empty() {
             String::new()
         } else {
             format!(" {}", finding.field)
         };
+        let what = match finding.title {
+            Some(title) => format!("{title} ({})", finding.code),
+            None => finding.code.to_owned(),
+        };
         let _ = writeln!(
             out,
-            "  {mark} {}{field}: {} ({}). {}",
+            "  ❯ {}{field}: {what}. {}",
             sanitize(&finding.file),
-            finding.title,
-            finding.code,
             sanitize(&finding.message)
         );
         let _ = writeln!(out, "    Fix: {}", finding.fix);
     }
-    if !directory.findings.is_empty() {
-        out.push('\n');
-    }
-    if directory.profile.is_none() {
-        out.push_str("These checks do not change the result below; --profile directory makes the ✘ ones fail it.\n\n");
-    }
+    out.push('\n');
 }
 
 /// The human form of `report`.

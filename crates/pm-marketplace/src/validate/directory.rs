@@ -1,6 +1,7 @@
 //! The plugin directory checks (reference-advanced.md §5): what the plugin catalogue refuses a
-//! submission for (`README_MISSING`, `README_TRIVIAL`, `LICENSE_MISSING`) and warns about
-//! (`ICON_MISSING`). Informational unless `--profile directory`.
+//! submission for (`MANIFEST_INVALID_JSON` for a plugin.json with a byte-order mark,
+//! `README_MISSING`, `README_TRIVIAL`, `LICENSE_MISSING`) and warns about (`ICON_MISSING`).
+//! Informational unless `--profile directory`.
 
 use super::read::{self, FileRead};
 use super::report::{DirectoryFinding, DirectoryReport};
@@ -15,7 +16,7 @@ const REPOSITORY_SEARCH_DEPTH: usize = 32;
 
 fn finding(
     code: &'static str,
-    title: &'static str,
+    title: Option<&'static str>,
     severity: &'static str,
     file: &str,
     field: &'static str,
@@ -65,14 +66,29 @@ fn find_file(dir: &Path, stems: &[&str]) -> Option<PathBuf> {
     })
 }
 
-/// Runs the checks for the plugin at `root`; `manifest` is its plugin.json when it parsed.
+/// Runs the checks for the plugin at `root`; `manifest` is its plugin.json when it parsed,
+/// `manifest_bom` whether that file starts with a UTF-8 byte-order mark (Claude Code's loader
+/// skips it; the catalogue refuses it, as the reference reports).
 pub fn check(
     root: &Path,
     manifest: Option<&Map<String, Value>>,
+    manifest_bom: bool,
     profile: Option<&'static str>,
 ) -> DirectoryReport {
     let mut findings = Vec::new();
     let repository = repository_root(root);
+    if manifest_bom {
+        findings.push(finding(
+            "MANIFEST_INVALID_JSON",
+            None,
+            "error",
+            ".claude-plugin/plugin.json",
+            "json",
+            "Invalid JSON syntax: JSON Parse error: Unrecognized token (UTF-8 BOM at start of file)"
+                .to_owned(),
+            "Re-save the file as UTF-8 without a byte-order mark (BOM); the JSON itself may be fine.",
+        ));
+    }
 
     let readme = find_file(root, &["readme"])
         .map(|path| (path, false))
@@ -85,7 +101,7 @@ pub fn check(
     match readme {
         None => findings.push(finding(
             "README_MISSING",
-            "README missing",
+            Some("README missing"),
             "error",
             "README.md",
             "",
@@ -111,7 +127,7 @@ pub fn check(
                     if words < README_MIN_WORDS {
                         findings.push(finding(
                             "README_TRIVIAL",
-                            "README too short or couldn\u{2019}t be read",
+                            Some("README too short or couldn\u{2019}t be read"),
                             "error",
                             &shown,
                             "",
@@ -122,7 +138,7 @@ pub fn check(
                 }
                 FileRead::TooLarge(_) => findings.push(finding(
                     "README_TRIVIAL",
-                    "README too short or couldn\u{2019}t be read",
+                    Some("README too short or couldn\u{2019}t be read"),
                     "error",
                     &shown,
                     "",
@@ -131,7 +147,7 @@ pub fn check(
                 )),
                 _ => findings.push(finding(
                     "README_TRIVIAL",
-                    "README too short or couldn\u{2019}t be read",
+                    Some("README too short or couldn\u{2019}t be read"),
                     "error",
                     &shown,
                     "",
@@ -154,7 +170,7 @@ pub fn check(
     if !has_license_field && !has_license_file {
         findings.push(finding(
             "LICENSE_MISSING",
-            "License missing",
+            Some("License missing"),
             "error",
             "LICENSE",
             "",
@@ -183,7 +199,7 @@ pub fn check(
     if !has_icon_field && !has_icon_file {
         findings.push(finding(
             "ICON_MISSING",
-            "No icon",
+            Some("No icon"),
             "warning",
             ".claude-plugin/plugin.json",
             "icon",

@@ -133,7 +133,7 @@ fn validate_directory(dir: &Path, options: &Options) -> Report {
         let scan = components::scan(dir, &name, None, Depth::Full, options.strict);
         let mut report = empty_report(dir, None);
         report.contents = scan.contents;
-        report.directory = Some(directory::check(dir, None, profile_name(options)));
+        report.directory = Some(directory::check(dir, None, false, profile_name(options)));
         return report;
     }
     let mut manifest = FileReport::new(dir.display().to_string(), FileType::Plugin);
@@ -227,7 +227,7 @@ fn validate_marketplace(file: &Path, options: &Options) -> Report {
 fn validate_plugin(file: &Path, root: Option<&Path>, options: &Options) -> Report {
     let mut manifest = FileReport::new(file.display().to_string(), FileType::Plugin);
     let text = match load::load(file, read::MANIFEST_CAP, Stakes::Manifest, &mut manifest) {
-        Ok(Some(text)) => Some(text.text),
+        Ok(Some(text)) => Some(text),
         Ok(None) => {
             manifest.errors.push(Finding::reference(
                 "file",
@@ -238,7 +238,7 @@ fn validate_plugin(file: &Path, root: Option<&Path>, options: &Options) -> Repor
         Err(()) => None,
     };
     let mut report = empty_report(file, None);
-    let Some(text) = text else {
+    let Some(load::Text { text, bom }) = text else {
         report.manifest = Some(manifest);
         return report;
     };
@@ -298,6 +298,7 @@ fn validate_plugin(file: &Path, root: Option<&Path>, options: &Options) -> Repor
         report.directory = Some(directory::check(
             root,
             document.as_ref(),
+            bom,
             profile_name(options),
         ));
     }

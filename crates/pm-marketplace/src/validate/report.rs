@@ -250,10 +250,11 @@ pub struct DeclaredHosts {
 /// checks").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectoryFinding {
-    /// `README_MISSING`, `README_TRIVIAL`, `LICENSE_MISSING`, `ICON_MISSING`.
+    /// `MANIFEST_INVALID_JSON`, `README_MISSING`, `README_TRIVIAL`, `LICENSE_MISSING`,
+    /// `ICON_MISSING`.
     pub code: &'static str,
-    /// A short title.
-    pub title: &'static str,
+    /// A short title; null for `MANIFEST_INVALID_JSON`, as in the reference.
+    pub title: Option<&'static str>,
     /// `error` or `warning`.
     pub severity: &'static str,
     /// Whether the directory refuses a submission for it (errors).
