@@ -1024,38 +1024,23 @@ pub fn fetch_into(
     options: &GitOptions,
     progress: &mut dyn FnMut(FetchProgress),
 ) -> Result<FetchedInto, GitError> {
-    if options.use_git_cli {
-        return Ok(FetchedInto::NotInPlace("the git CLI backend clones afresh"));
-    }
     let shown = redact_url(url);
     let other = |source: git2::Error| GitError::Other {
         url: shown.clone(),
         source,
     };
-    let Some(repository) = open_for_fetch_into(url, clone_dir)? else {
-        return Ok(FetchedInto::NotInPlace(
-            "not a plain clone of this URL with a branch checked out",
-        ));
+    let InPlace {
+        repository,
+        origin,
+        branch,
+        head,
+    } = match in_place(clone_dir, options) {
+        Ok(in_place) => in_place,
+        Err(why) => return Ok(FetchedInto::NotInPlace(why)),
     };
-    if pack_count(&repository) > MAX_PACKS_FOR_FETCH_INTO {
-        return Ok(FetchedInto::NotInPlace("too many packs"));
+    if origin != url {
+        return Ok(FetchedInto::NotInPlace("the clone is of another URL"));
     }
-    let (branch, head) = {
-        let head = repository.find_reference("HEAD").map_err(other)?;
-        let Some(branch) = head
-            .symbolic_target()
-            .ok()
-            .flatten()
-            .and_then(|target| target.strip_prefix("refs/heads/"))
-            .map(str::to_owned)
-        else {
-            return Ok(FetchedInto::NotInPlace("HEAD is detached"));
-        };
-        let Ok(commit) = head.peel_to_commit() else {
-            return Ok(FetchedInto::NotInPlace("HEAD has no commit"));
-        };
-        (branch, commit.id())
-    };
     let mut remote = repository.find_remote(ORIGIN).map_err(other)?;
     let actual_url = remote.url().unwrap_or(url).to_owned();
     let shallow = !is_local_transport(&actual_url);
@@ -1094,28 +1079,73 @@ pub fn fetch_into(
     })
 }
 
-/// The repository at `clone_dir` when [`fetch_into`] may refresh it: a work tree (not a
-/// symbolic link) whose `origin` is `url` as configured, not sparse.
-fn open_for_fetch_into(url: &str, clone_dir: &Path) -> Result<Option<Repository>, GitError> {
+/// The `remote.origin.url` of the clone at `clone_dir` (as configured, before `insteadOf`
+/// rewriting) when [`fetch_into`] could refresh it in place, judged without connecting; `None`
+/// for anything [`fetch_into`] answers [`FetchedInto::NotInPlace`] for before connecting.
+#[must_use]
+pub fn in_place_origin(clone_dir: &Path, options: &GitOptions) -> Option<String> {
+    in_place(clone_dir, options)
+        .ok()
+        .map(|in_place| in_place.origin)
+}
+
+/// A clone [`fetch_into`] may refresh.
+struct InPlace {
+    repository: Repository,
+    /// `remote.origin.url` as configured.
+    origin: String,
+    /// The local branch HEAD names.
+    branch: String,
+    /// The commit it points at.
+    head: git2::Oid,
+}
+
+/// The clone at `clone_dir` when [`fetch_into`] may refresh it (libgit2 backend; a work tree,
+/// not a symbolic link, not sparse, with an `origin`, a local branch checked out and at most
+/// [`MAX_PACKS_FOR_FETCH_INTO`] packs), else why not.
+fn in_place(clone_dir: &Path, options: &GitOptions) -> Result<InPlace, &'static str> {
+    if options.use_git_cli {
+        return Err("the git CLI backend clones afresh");
+    }
     let is_dir = fs_err::symlink_metadata(clone_dir).is_ok_and(|meta| meta.is_dir());
     if !is_dir || !clone_dir.join(".git").is_dir() {
-        return Ok(None);
+        return Err("not a work tree");
     }
-    let Ok(repository) = Repository::open(clone_dir) else {
-        return Ok(None);
-    };
+    let repository = Repository::open(clone_dir).map_err(|_| "not a repository")?;
     if repository.is_bare() {
-        return Ok(None);
+        return Err("a bare repository");
     }
-    let Ok(config) = repository.config() else {
-        return Ok(None);
+    let config = repository
+        .config()
+        .map_err(|_| "no readable configuration")?;
+    if config.get_bool("core.sparseCheckout").unwrap_or(false) {
+        return Err("a sparse clone");
+    }
+    let origin = config
+        .get_string(&format!("remote.{ORIGIN}.url"))
+        .map_err(|_| "no origin")?;
+    drop(config);
+    if pack_count(&repository) > MAX_PACKS_FOR_FETCH_INTO {
+        return Err("too many packs");
+    }
+    let (branch, head) = {
+        let head = repository.find_reference("HEAD").map_err(|_| "no HEAD")?;
+        let branch = head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .and_then(|target| target.strip_prefix("refs/heads/"))
+            .map(str::to_owned)
+            .ok_or("HEAD is detached")?;
+        let commit = head.peel_to_commit().map_err(|_| "HEAD has no commit")?;
+        (branch, commit.id())
     };
-    let sparse = config.get_bool("core.sparseCheckout").unwrap_or(false);
-    let origin = config.get_string(&format!("remote.{ORIGIN}.url")).ok();
-    if sparse || origin.as_deref() != Some(url) {
-        return Ok(None);
-    }
-    Ok(Some(repository))
+    Ok(InPlace {
+        repository,
+        origin,
+        branch,
+        head,
+    })
 }
 
 /// The number of pack files in the repository's object database.
@@ -2566,6 +2596,8 @@ mod tests {
             use_git_cli: true,
             ..GitOptions::default()
         };
+        assert_eq!(in_place_origin(&plain, &options).as_deref(), Some(&*url));
+        assert_eq!(in_place_origin(&plain, &cli), None);
         assert!(not_in_place(fetch(&url, None, &plain, &cli)), "git CLI");
         let other_url = format!("{url}/");
         assert!(
@@ -2597,6 +2629,7 @@ mod tests {
             not_in_place(fetch(&url, Some("v1"), &tag, &options)),
             "detached HEAD"
         );
+        assert_eq!(in_place_origin(&tag, &options), None);
 
         let sparse = vec!["plugins/a".to_owned()];
         let (_s, sparse_clone, result) = clone_to(&url, None, &sparse, &options);
@@ -2605,6 +2638,7 @@ mod tests {
             not_in_place(fetch(&url, None, &sparse_clone, &options)),
             "a sparse clone"
         );
+        assert_eq!(in_place_origin(&sparse_clone, &options), None);
 
         let packs = plain.join(".git/objects/pack");
         fs_err::create_dir_all(&packs).unwrap();

@@ -857,46 +857,48 @@ pub(crate) fn refresh_clone(
     let urls = clone_urls(&entry.source);
     let mut remaining = urls.clone();
     let mut in_place_error = None;
-    if local_head.is_some() {
-        for (index, url) in urls.iter().enumerate() {
-            let shown = pm_core::source::redact_credentials(url).unwrap_or_else(|| url.clone());
-            let fetched = git::fetch_into(
-                url,
-                entry.source.reference(),
-                &location,
-                &env.git,
-                &mut |progress| reporter.fetch_progress(progress),
-            );
-            reporter.fetch_finished();
-            match fetched {
-                // Not a clone of this URL (or not refreshable in place): the next URL, or
-                // afresh.
-                Ok(git::FetchedInto::NotInPlace(_)) => {}
-                Ok(git::FetchedInto::Current { .. }) => {
-                    mark_refreshed(env, name, reporter)?;
-                    return Ok(Refreshed::UpToDate);
-                }
-                Ok(git::FetchedInto::Fetched { head }) => {
-                    check_fetched_manifest(name, &location, &head, reporter)?;
-                    let _lock = env.lock(reporter)?;
-                    git::check_out_fetched(&location, &head).map_err(|source| Error::Git {
-                        url: shown.clone(),
-                        source,
-                    })?;
-                    write_last_updated(env, name)?;
-                    return Ok(Refreshed::InPlace);
-                }
-                Err(source) => {
-                    // The clone's own URL failed: a fresh clone tries the others.
-                    let retry = !matches!(source, git::GitError::ReferenceNotFound { .. });
-                    in_place_error = Some(Error::Git { url: shown, source });
-                    remaining = if retry {
-                        urls[index + 1..].to_vec()
-                    } else {
-                        Vec::new()
-                    };
-                    break;
-                }
+    // Fetch into the clone when it is a plain clone of one of the source's URLs.
+    let origin = local_head
+        .as_ref()
+        .and_then(|_| git::in_place_origin(&location, &env.git))
+        .filter(|origin| urls.contains(origin));
+    if let Some(url) = &origin {
+        let shown = pm_core::source::redact_credentials(url).unwrap_or_else(|| url.clone());
+        reporter.status(&format!("Fetching `{shown}`"));
+        let fetched = git::fetch_into(
+            url,
+            entry.source.reference(),
+            &location,
+            &env.git,
+            &mut |progress| reporter.fetch_progress(progress),
+        );
+        reporter.fetch_finished();
+        match fetched {
+            // The remote's default branch is not the one checked out: afresh.
+            Ok(git::FetchedInto::NotInPlace(_)) => {}
+            Ok(git::FetchedInto::Current { .. }) => {
+                mark_refreshed(env, name, reporter)?;
+                return Ok(Refreshed::UpToDate);
+            }
+            Ok(git::FetchedInto::Fetched { head }) => {
+                check_fetched_manifest(name, &location, &head, reporter)?;
+                let _lock = env.lock(reporter)?;
+                git::check_out_fetched(&location, &head).map_err(|source| Error::Git {
+                    url: shown.clone(),
+                    source,
+                })?;
+                write_last_updated(env, name)?;
+                return Ok(Refreshed::InPlace);
+            }
+            Err(source) => {
+                // The clone's own URL failed: a fresh clone tries the others (a missing
+                // branch or tag is missing everywhere).
+                remaining = if matches!(source, git::GitError::ReferenceNotFound { .. }) {
+                    Vec::new()
+                } else {
+                    urls.iter().filter(|other| *other != url).cloned().collect()
+                };
+                in_place_error = Some(Error::Git { url: shown, source });
             }
         }
     }
