@@ -35,7 +35,9 @@
 //! command exists. See docs/interop.md.
 
 use crate::interop::{reference_bin, shared_tools_dir};
-use crate::scenarios::{Known, Why, json_diffs, looks_like_ls, sed, short, why_text};
+use crate::scenarios::{
+    Diff, Known, Why, compare_transcripts, json_diffs, looks_like_ls, sed, short, why_text,
+};
 use crate::{build_pm, workspace_root};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -995,11 +997,6 @@ fn normalize(raw: &[u8]) -> Result<String> {
 // ------------------------------------------------------------------------------------------
 // Comparison
 
-struct Diff {
-    section: String,
-    what: String,
-}
-
 /// Counts of what was compared.
 #[derive(Default, Clone, Copy)]
 struct Counts {
@@ -1010,52 +1007,19 @@ struct Counts {
     figures: usize,
 }
 
-fn keyed_sections(t: &Transcript) -> Vec<((String, usize), usize)> {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    t.sections
-        .iter()
-        .enumerate()
-        .map(|(index, s)| {
-            let n = seen.entry(s.header.clone()).or_default();
-            *n += 1;
-            ((s.header.clone(), *n), index)
-        })
-        .collect()
-}
-
 fn compare(reference: &Transcript, pm: &Transcript) -> (Vec<Diff>, Counts) {
-    let mut diffs = Vec::new();
     let mut counts = Counts::default();
-    let pm_keys: BTreeMap<(String, usize), usize> = keyed_sections(pm).into_iter().collect();
-    let ref_keys = keyed_sections(reference);
-    let ref_set: BTreeSet<&(String, usize)> = ref_keys.iter().map(|(k, _)| k).collect();
     let empty = Section {
         header: String::new(),
         items: Vec::new(),
     };
-    for (key, index) in &ref_keys {
-        let r = &reference.sections[*index];
-        let p = match pm_keys.get(key) {
-            Some(i) => &pm.sections[*i],
-            None => {
-                diffs.push(Diff {
-                    section: r.header.clone(),
-                    what: "section missing from pm's transcript (did the script stop early?)"
-                        .into(),
-                });
-                &empty
-            }
-        };
-        compare_section(r, p, &mut diffs, &mut counts);
-    }
-    for (key, _) in keyed_sections(pm) {
-        if !ref_set.contains(&key) {
-            diffs.push(Diff {
-                section: key.0.clone(),
-                what: "section not in the reference transcript".into(),
-            });
-        }
-    }
+    let diffs = compare_transcripts(
+        &reference.sections,
+        &pm.sections,
+        &empty,
+        |s| &s.header,
+        |r, p, diffs| compare_section(r, p, diffs, &mut counts),
+    );
     (diffs, counts)
 }
 

@@ -187,10 +187,12 @@ enum Class<'a> {
     Known(&'a Known),
 }
 
-/// One difference between the reference transcript and pm's.
-struct Diff {
-    section: String,
-    what: String,
+/// One difference between the reference transcript and pm's (also the advanced scenarios').
+pub(crate) struct Diff {
+    /// The section's header.
+    pub(crate) section: String,
+    /// What differs.
+    pub(crate) what: String,
 }
 
 /// A transcript, split into sections.
@@ -392,52 +394,78 @@ struct Counts {
     result_lines: usize,
 }
 
-fn compare(reference: &Transcript, pm: &Transcript) -> (Vec<Diff>, Counts) {
-    let mut diffs = Vec::new();
-    let mut counts = Counts::default();
-    // Sections are matched by header and occurrence.
-    let keyed = |t: &Transcript| -> Vec<((String, usize), usize)> {
+/// Compares two transcripts section by section, pairing sections by header and occurrence (the
+/// second `## x` with the second `## x`): `compare_section` for each reference section and pm's
+/// (`empty` standing in for one pm's transcript lacks), and
+/// a [`Diff`] for each section only one side has. Shared with the advanced scenarios.
+pub(crate) fn compare_transcripts<S>(
+    reference: &[S],
+    pm: &[S],
+    empty: &S,
+    header: impl Fn(&S) -> &str,
+    mut compare_section: impl FnMut(&S, &S, &mut Vec<Diff>),
+) -> Vec<Diff> {
+    let diff = |section: String, what: &str| Diff {
+        section,
+        what: what.to_owned(),
+    };
+    let keyed = |sections: &[S]| -> Vec<(String, usize)> {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        t.sections
+        sections
             .iter()
-            .enumerate()
-            .map(|(index, s)| {
-                let n = seen.entry(s.header.clone()).or_default();
+            .map(|section| {
+                let name = header(section).to_owned();
+                let n = seen.entry(name.clone()).or_default();
                 *n += 1;
-                ((s.header.clone(), *n), index)
+                (name, *n)
             })
             .collect()
     };
-    let pm_keys: BTreeMap<(String, usize), usize> = keyed(pm).into_iter().collect();
-    let ref_keys = keyed(reference);
-    let ref_set: BTreeSet<&(String, usize)> = ref_keys.iter().map(|(k, _)| k).collect();
+    let pm_keys: BTreeMap<(String, usize), usize> = keyed(pm)
+        .into_iter()
+        .enumerate()
+        .map(|(index, key)| (key, index))
+        .collect();
+    let reference_keys = keyed(reference);
+    let mut diffs = Vec::new();
+    for (key, section) in reference_keys.iter().zip(reference) {
+        let theirs = match pm_keys.get(key) {
+            Some(index) => &pm[*index],
+            None => {
+                diffs.push(diff(
+                    header(section).to_owned(),
+                    "section missing from pm's transcript (did the script stop early?)",
+                ));
+                empty
+            }
+        };
+        compare_section(section, theirs, &mut diffs);
+    }
+    let reference_set: BTreeSet<&(String, usize)> = reference_keys.iter().collect();
+    for key in pm_keys.keys() {
+        if !reference_set.contains(key) {
+            diffs.push(diff(
+                key.0.clone(),
+                "section not in the reference transcript",
+            ));
+        }
+    }
+    diffs
+}
+
+fn compare(reference: &Transcript, pm: &Transcript) -> (Vec<Diff>, Counts) {
+    let mut counts = Counts::default();
     let empty = Section {
         header: String::new(),
         items: Vec::new(),
     };
-    for (key, index) in &ref_keys {
-        let r = &reference.sections[*index];
-        let p = match pm_keys.get(key) {
-            Some(i) => &pm.sections[*i],
-            None => {
-                diffs.push(Diff {
-                    section: r.header.clone(),
-                    what: "section missing from pm's transcript (did the script stop early?)"
-                        .into(),
-                });
-                &empty
-            }
-        };
-        compare_section(r, p, &mut diffs, &mut counts);
-    }
-    for (key, _) in keyed(pm) {
-        if !ref_set.contains(&key) {
-            diffs.push(Diff {
-                section: key.0.clone(),
-                what: "section not in the reference transcript".into(),
-            });
-        }
-    }
+    let diffs = compare_transcripts(
+        &reference.sections,
+        &pm.sections,
+        &empty,
+        |s| &s.header,
+        |r, p, diffs| compare_section(r, p, diffs, &mut counts),
+    );
     (diffs, counts)
 }
 
