@@ -1,5 +1,5 @@
 //! Concurrency and crash safety (DEVIATIONS 2 and 4): concurrent installs on one config dir
-//! lose no update, a pm killed at any moment leaves state files that parse and no record
+//! lose no update, concurrent refreshes of one marketplace all succeed, a pm killed at any moment leaves state files that parse and no record
 //! pointing at an incomplete cache directory, and the state lock waits (with a message) or
 //! times out (naming the lock and `PM_LOCK_TIMEOUT`).
 
@@ -9,7 +9,8 @@
 )]
 
 use crate::support::{
-    Node, TestContext, assert_same_tree, read_json, run, write_file, write_json, write_marketplace,
+    Node, TestContext, assert_same_tree, read_json, rev_parse, run, write_file, write_json,
+    write_marketplace,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -775,4 +776,49 @@ fn install_waits_for_the_lock() {
         ctx.settings(&ctx.user_settings())["enabledPlugins"]["p1@mk1"],
         true
     );
+}
+
+#[test]
+fn concurrent_refreshes_of_one_marketplace_all_succeed() {
+    let mut ctx = TestContext::new();
+    let src = ctx.simple_marketplace("src-race", "race");
+    ctx.publish(&src, "acme/race");
+    ctx.github_over_http();
+    ctx.ok(&["marketplace", "add", "acme/race"]);
+    let clone = ctx.marketplaces().join("race");
+    for round in 0..4 {
+        write_file(
+            &src.join("plugins/p1/notes.md"),
+            &format!("round {round}\n"),
+        );
+        let bare = ctx.publish(&src, "acme/race");
+        let head = rev_parse(&bare, "HEAD");
+        let children: Vec<Child> = (0..6)
+            .map(|_| {
+                ctx.pm(&["marketplace", "update", "race"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn pm marketplace update")
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().expect("wait for pm");
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        assert_eq!(rev_parse(&clone, "HEAD"), head, "round {round}");
+        assert_eq!(
+            fs_err::read_to_string(clone.join("plugins/p1/notes.md")).expect("read"),
+            format!("round {round}\n")
+        );
+        assert_eq!(
+            names(&ctx.marketplaces()),
+            ["race"],
+            "no temporary clone left"
+        );
+    }
 }

@@ -833,7 +833,9 @@ pub(crate) enum Refreshed {
 /// * **Afresh**, as Claude Code always does (`reference-lifecycle.md` §4): a sparse clone, a
 ///   detached HEAD, another remote URL or default branch, a clone that accumulated
 ///   [`git::MAX_PACKS_FOR_FETCH_INTO`] packs, the git-CLI backend, or an in-place fetch that
-///   failed (the source's other URLs are tried): a clone into a temporary directory whose
+///   failed (then from the source's other URLs when the clone's could not be reached, from
+///   all of them after any other failure, e.g. a ref locked by a concurrent refresh): a clone
+///   into a temporary directory whose
 ///   marketplace.json must parse (else the old clone stays), then, under the state lock, the
 ///   old clone moved aside, the new one into place and `lastUpdated` written. The old clone
 ///   is returned ([`Refreshed::Replaced`]) so that its removal happens outside the lock, and
@@ -891,12 +893,17 @@ pub(crate) fn refresh_clone(
                 return Ok(Refreshed::InPlace);
             }
             Err(source) => {
-                // The clone's own URL failed: a fresh clone tries the others (a missing
-                // branch or tag is missing everywhere).
-                remaining = if matches!(source, git::GitError::ReferenceNotFound { .. }) {
-                    Vec::new()
-                } else {
-                    urls.iter().filter(|other| *other != url).cloned().collect()
+                // A missing branch or tag is missing everywhere; when the clone's URL could
+                // not be reached, a fresh clone tries the others; anything else (a ref locked
+                // by a concurrent refresh, a damaged clone) is worth a fresh clone from all.
+                remaining = match source {
+                    git::GitError::ReferenceNotFound { .. } => Vec::new(),
+                    git::GitError::Network { .. }
+                    | git::GitError::RepositoryNotFound { .. }
+                    | git::GitError::Authentication { .. } => {
+                        urls.iter().filter(|other| *other != url).cloned().collect()
+                    }
+                    _ => urls.clone(),
                 };
                 in_place_error = Some(Error::Git { url: shown, source });
             }
