@@ -1561,3 +1561,26 @@ fn inode(path: &std::path::Path) -> u64 {
         0
     }
 }
+
+#[test]
+fn marketplace_update_replaces_a_damaged_clone() {
+    let ctx = TestContext::new();
+    let src = ctx.simple_marketplace("dsrc", "dm");
+    ctx.publish(&src, "acme/dm");
+    ctx.github_over_files();
+    ctx.ok(&["marketplace", "add", "acme/dm"]);
+    let clone = ctx.marketplaces().join("dm");
+    // The clone loses its objects: it cannot be fetched into, and is cloned afresh.
+    fs_err::remove_dir_all(clone.join(".git/objects")).expect("remove objects");
+    fs_err::create_dir(clone.join(".git/objects")).expect("empty objects");
+    write_file(&src.join("plugins/p1/notes.md"), "new\n");
+    let bare = ctx.publish(&src, "acme/dm");
+    let out = ctx.ok(&["marketplace", "update", "dm", "--json"]);
+    assert_eq!(out.json()["updated"], true, "{out}");
+    assert_eq!(rev_parse(&clone, "HEAD"), rev_parse(&bare, "HEAD"));
+    assert_eq!(
+        fs_err::read_to_string(clone.join("plugins/p1/notes.md")).expect("read"),
+        "new\n"
+    );
+    assert_eq!(ls(&ctx.marketplaces()), ["dm"], "no temporary clone left");
+}
