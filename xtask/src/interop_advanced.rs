@@ -385,6 +385,42 @@ pub(crate) fn update_and_dependencies(world: &World, problems: &mut Vec<String>)
         problems,
     );
 
+    // 8c. pm refreshes the clone the reference made (8a) by fetching into it; the reference's
+    // `plugin update` reads that clone without refreshing it (reference-lifecycle.md §6).
+    println!("\n8c. pm marketplace update upd (the reference's clone, fetched into)");
+    make_plugin(&src.join("plugins/u1"), "u1", Some("3.0.0"))?;
+    world.publish(&src, "acme/upd")?;
+    let clone = world.home.join(".claude/plugins/marketplaces/upd");
+    let inode = |path: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map(|meta| meta.ino()).ok()
+    };
+    let before = inode(&clone);
+    let args = ["marketplace", "update", "upd", "--json"];
+    let output = world.pm(&args)?;
+    expect_ok("pm", &args, &output, None, problems);
+    if before.is_none() || inode(&clone) != before {
+        problems.push("8c: pm replaced the reference's clone instead of fetching into it".into());
+    }
+    let updated = serde_json::from_slice::<Value>(&output.stdout)
+        .ok()
+        .and_then(|line| line.get("updated").and_then(Value::as_bool));
+    if updated != Some(true) {
+        problems.push(format!(
+            "8c: pm marketplace update upd did not update: {}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        ));
+    }
+    let args = ["update", "u1@upd", "--json"];
+    let output = world.reference(&args)?;
+    expect_update(
+        "reference plugin",
+        &args,
+        &output,
+        ("updated", "2.0.0", "3.0.0"),
+        problems,
+    );
+
     // ---- 9. dependencies: a directory marketplace `deps` inside a git repository.
     println!(
         "\ninterop: dependencies, pm's install read and pruned by Claude Code {version} and the reverse"
