@@ -787,29 +787,6 @@ pub fn update(env: &Environment, name: &str, reporter: &dyn Reporter) -> Result<
     Ok(outcome)
 }
 
-/// Whether the clone of a git marketplace is at the remote's head (`git ls-remote`; HTTPS, then
-/// SSH for GitHub; the first error is the one reported when every URL fails).
-pub(crate) fn clone_is_current(env: &Environment, entry: &KnownMarketplace) -> Result<bool> {
-    let local = Path::new(&entry.install_location);
-    let local_head = git::head_commit(local);
-    let mut first_error = None;
-    for url in clone_urls(&entry.source) {
-        match git::remote_head(&url, entry.source.reference(), &env.git) {
-            Ok(head) => return Ok(local_head.as_ref() == Some(&head) && local.is_dir()),
-            Err(source) => {
-                if first_error.is_none() {
-                    let url = pm_core::source::redact_credentials(&url).unwrap_or(url);
-                    first_error = Some(Error::Git { url, source });
-                }
-            }
-        }
-    }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(false),
-    }
-}
-
 /// How [`refresh_clone`] refreshed a git marketplace.
 pub(crate) enum Refreshed {
     /// The remote still points at the commit on disk: nothing was fetched.

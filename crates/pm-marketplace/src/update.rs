@@ -373,9 +373,9 @@ fn refresh_failed(
     Ok(Refresh::Failed(reason))
 }
 
-/// [`Mode::DryRun`]'s refresh: asks the remote for its head (git) and fetches into the system's
-/// temporary directory when it differs from the clone's; downloads a URL marketplace again.
-/// `None` when the copy on disk is current.
+/// [`Mode::DryRun`]'s refresh: lists the remote's refs (git) and, over the same connection,
+/// clones into the system's temporary directory when its head differs from the clone's;
+/// downloads a URL marketplace again. `None` when the copy on disk is current.
 fn fetch_temporarily(
     env: &Environment,
     entry: &KnownMarketplace,
@@ -383,11 +383,23 @@ fn fetch_temporarily(
 ) -> Result<Option<(PathBuf, TemporaryFetch)>> {
     match &entry.source {
         MarketplaceSource::Github { .. } | MarketplaceSource::Git { .. } => {
-            if marketplaces::clone_is_current(env, entry)? {
+            // One connection: the refs listed to compare with the clone's HEAD are the ones
+            // the clone fetches from when the remote moved.
+            let location = Path::new(&entry.install_location);
+            let local_head = location
+                .is_dir()
+                .then(|| crate::git::head_commit(location))
+                .flatten();
+            let Some(clone) = marketplaces::clone_into_temp_unless(
+                env,
+                &entry.source,
+                &std::env::temp_dir(),
+                local_head.as_deref(),
+                reporter,
+            )?
+            else {
                 return Ok(None);
-            }
-            let clone =
-                marketplaces::clone_into_temp(env, &entry.source, &std::env::temp_dir(), reporter)?;
+            };
             Ok(Some((clone.path.clone(), TemporaryFetch::Clone(clone))))
         }
         MarketplaceSource::Url { url } => {
