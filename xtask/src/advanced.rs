@@ -36,7 +36,8 @@
 
 use crate::interop::{reference_bin, shared_tools_dir};
 use crate::scenarios::{
-    Diff, Known, Why, compare_transcripts, json_diffs, looks_like_ls, sed, short, why_text,
+    Diff, Known, Why, compare_transcripts, existing_spec_homes, json_diffs, looks_like_ls, sed,
+    short, spec_homes, why_text,
 };
 use crate::{build_pm, workspace_root};
 use anyhow::{Context, Result, bail};
@@ -1262,32 +1263,8 @@ enum Implementation<'a> {
     Pm(&'a Path),
 }
 
-/// `/tmp/specB.XXXX` directories named in `text`.
-fn spec_homes(text: &str) -> BTreeSet<String> {
-    let mut homes = BTreeSet::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("/tmp/specB.") {
-        let tail = &rest[at + "/tmp/specB.".len()..];
-        let id: String = tail.chars().take(4).collect();
-        if id.len() == 4 && id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            homes.insert(format!("/tmp/specB.{id}"));
-        }
-        rest = tail;
-    }
-    homes
-}
-
-fn existing_spec_homes() -> BTreeSet<String> {
-    std::fs::read_dir("/tmp")
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().to_string_lossy().into_owned())
-                .filter(|p| p.starts_with("/tmp/specB."))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+/// The advanced scenarios' throwaway HOMEs: `/tmp/specB.XXXX`.
+const SPEC_HOME_PREFIX: &str = "/tmp/specB.";
 
 /// The script runs in a `bash -c` that records its pid and final `HOME` on exit, so that its
 /// throwaway directories (the HOMEs it made, `/tmp/specB-gh/<x><pid>`) can be removed
@@ -1312,7 +1289,7 @@ fn run_script(
     let out_path = std::env::temp_dir().join(format!("pm-advanced-{tag}.raw"));
     let trace_path = std::env::temp_dir().join(format!("pm-advanced-{tag}.trace"));
     let out = std::fs::File::create(&out_path)?;
-    let before = existing_spec_homes();
+    let before = existing_spec_homes(SPEC_HOME_PREFIX);
     let mut command = if Path::new("/usr/bin/timeout").exists() {
         let mut c = Command::new("/usr/bin/timeout");
         c.args(["--kill-after=10", "900", "bash"]);
@@ -1348,7 +1325,7 @@ fn run_script(
         eprintln!("scenarios: kept {}", trace.trim());
         return Ok((raw, status.code()));
     }
-    let mut homes = spec_homes(&String::from_utf8_lossy(&raw));
+    let mut homes = spec_homes(&String::from_utf8_lossy(&raw), SPEC_HOME_PREFIX);
     let mut pids = Vec::new();
     for line in trace.lines() {
         if let Some((pid, home)) = line.split_once(' ') {

@@ -658,28 +658,34 @@ pub(crate) fn sed(text: &[u8], expressions: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// `/tmp/specA.XXXX` directories named in `text`.
-fn spec_homes(text: &str) -> BTreeSet<String> {
+/// The lifecycle scenarios' throwaway HOMEs: `/tmp/specA.XXXX` (the advanced ones use
+/// `/tmp/specB.`).
+const SPEC_HOME_PREFIX: &str = "/tmp/specA.";
+
+/// The `<prefix>XXXX` directories (four alphanumerics: `mktemp -d /tmp/specA.XXXX`) named in
+/// `text`.
+pub(crate) fn spec_homes(text: &str, prefix: &str) -> BTreeSet<String> {
     let mut homes = BTreeSet::new();
     let mut rest = text;
-    while let Some(at) = rest.find("/tmp/specA.") {
-        let tail = &rest[at + "/tmp/specA.".len()..];
+    while let Some(at) = rest.find(prefix) {
+        let tail = &rest[at + prefix.len()..];
         let id: String = tail.chars().take(4).collect();
         if id.len() == 4 && id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            homes.insert(format!("/tmp/specA.{id}"));
+            homes.insert(format!("{prefix}{id}"));
         }
         rest = tail;
     }
     homes
 }
 
-fn existing_spec_homes() -> BTreeSet<String> {
+/// The paths in `/tmp` that start with `prefix` (`/tmp/specA.`) now.
+pub(crate) fn existing_spec_homes(prefix: &str) -> BTreeSet<String> {
     std::fs::read_dir("/tmp")
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.path().to_string_lossy().into_owned())
-                .filter(|p| p.starts_with("/tmp/specA."))
+                .filter(|p| p.starts_with(prefix))
                 .collect()
         })
         .unwrap_or_default()
@@ -690,7 +696,7 @@ fn run_script(script: &Path, pm: &Path, keep: bool) -> Result<(Vec<u8>, Option<i
     let tools = shared_tools_dir();
     let out_path = std::env::temp_dir().join(format!("pm-scenario-{}.raw", std::process::id()));
     let out = std::fs::File::create(&out_path)?;
-    let before = existing_spec_homes();
+    let before = existing_spec_homes(SPEC_HOME_PREFIX);
     let mut command = if Path::new("/usr/bin/timeout").exists() {
         let mut c = Command::new("/usr/bin/timeout");
         c.args(["--kill-after=10", "600", "bash"]);
@@ -714,7 +720,7 @@ fn run_script(script: &Path, pm: &Path, keep: bool) -> Result<(Vec<u8>, Option<i
     let _ = std::fs::remove_file(&out_path);
     if !keep {
         let text = String::from_utf8_lossy(&raw);
-        for home in spec_homes(&text) {
+        for home in spec_homes(&text, SPEC_HOME_PREFIX) {
             if !before.contains(&home) && home.len() == "/tmp/specA.XXXX".len() {
                 let _ = std::fs::remove_dir_all(&home);
             }
