@@ -812,12 +812,12 @@ pub(crate) enum Refreshed {
 ///   [`git::MAX_PACKS_FOR_FETCH_INTO`] packs, the git-CLI backend, or an in-place fetch that
 ///   failed (then from the source's other URLs when the clone's could not be reached, from
 ///   all of them after any other failure, e.g. a ref locked by a concurrent refresh): a clone
-///   into a temporary directory whose
-///   marketplace.json must parse (else the old clone stays), then, under the state lock, the
-///   old clone moved aside, the new one into place and `lastUpdated` written. The old clone
-///   is returned ([`Refreshed::Replaced`]) so that its removal happens outside the lock, and
-///   for `update --all` after the plugins were copied: removing a tree is not free, and
-///   parallel refreshes would otherwise queue behind each other's removals.
+///   into a temporary directory whose marketplace.json must parse (else the old clone stays),
+///   then, under the state lock, the old clone moved aside, the new one into place and
+///   `lastUpdated` written. The old clone is returned ([`Refreshed::Replaced`]) so that its
+///   removal happens outside the lock, and for `update --all` after the plugins were copied:
+///   removing a tree is not free, and parallel refreshes would otherwise queue behind each
+///   other's removals.
 pub(crate) fn refresh_clone(
     env: &Environment,
     name: &str,
