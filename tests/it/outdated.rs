@@ -2,34 +2,10 @@
 //! line per outdated record and a summary; exit 1 when something is outdated (for CI), 0 when
 //! nothing is.
 
-use crate::support::{Run, TestContext, read_json, rev_parse, snapshot, write_file, write_json};
+use crate::support::{
+    TestContext, age_marketplace, json_lines, rev_parse, set_version, snapshot, write_file,
+};
 use serde_json::{Value, json};
-use std::path::Path;
-
-/// Every JSON line on stdout, parsed.
-#[track_caller]
-fn json_lines(out: &Run) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{out}"))
-        })
-        .collect()
-}
-
-fn age_marketplace(ctx: &TestContext, name: &str) {
-    let path = ctx.plugins().join("known_marketplaces.json");
-    let mut known = read_json(&path);
-    known[name]["lastUpdated"] = json!("2020-01-01T00:00:00.000Z");
-    write_json(&path, &known);
-}
-
-fn set_version(plugin_dir: &Path, version: &str) {
-    let path = plugin_dir.join(".claude-plugin/plugin.json");
-    let mut manifest = read_json(&path);
-    manifest["version"] = Value::from(version);
-    write_json(&path, &manifest);
-}
 
 #[test]
 fn outdated_exits_1_when_something_is_outdated_and_writes_no_plugin_state() {

@@ -5,8 +5,8 @@
 //! registry that is down).
 
 use crate::support::{
-    TestContext, assert_same_tree, commit_all, git, read_json, rev_parse, snapshot, write_file,
-    write_json, write_marketplace, write_plugin,
+    TestContext, assert_same_tree, commit_all, git, read_json, rev_parse, set_version, snapshot,
+    write_file, write_json, write_marketplace, write_plugin,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -47,14 +47,6 @@ fn ls(dir: &Path) -> Vec<String> {
 /// Every path below `dir` (relative, sorted), links not followed.
 fn tree(dir: &Path) -> Vec<String> {
     snapshot(dir).keys().map(|p| s(p)).collect()
-}
-
-/// Sets `version` in a plugin.json.
-fn set_version(plugin_dir: &Path, version: &str) {
-    let path = plugin_dir.join(".claude-plugin/plugin.json");
-    let mut manifest = read_json(&path);
-    manifest["version"] = Value::from(version);
-    write_json(&path, &manifest);
 }
 
 // ---- sha and ref pins ------------------------------------------------------------------------

@@ -630,3 +630,31 @@ pub fn assert_same_tree(before: &BTreeMap<PathBuf, Node>, after: &BTreeMap<PathB
         problems.join("\n")
     );
 }
+
+/// Every JSON line on stdout, parsed.
+#[track_caller]
+pub fn json_lines(out: &Run) -> Vec<Value> {
+    out.stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{out}"))
+        })
+        .collect()
+}
+
+/// Sets the marketplace's `lastUpdated` far in the past, so the next update refreshes it
+/// (the reference's scenario 04 does the same).
+pub fn age_marketplace(ctx: &TestContext, name: &str) {
+    let path = ctx.plugins().join("known_marketplaces.json");
+    let mut known = read_json(&path);
+    known[name]["lastUpdated"] = Value::from("2020-01-01T00:00:00.000Z");
+    write_json(&path, &known);
+}
+
+/// Sets `version` in a plugin.json.
+pub fn set_version(plugin_dir: &Path, version: &str) {
+    let path = plugin_dir.join(".claude-plugin/plugin.json");
+    let mut manifest = read_json(&path);
+    manifest["version"] = Value::from(version);
+    write_json(&path, &manifest);
+}

@@ -5,8 +5,8 @@
 //! change nothing.
 
 use crate::support::{
-    Run, TestContext, assert_same_tree, keys, now_millis, read_json, rev_parse, sorted, write_file,
-    write_json, write_marketplace, write_plugin,
+    Run, TestContext, age_marketplace, assert_same_tree, json_lines, keys, now_millis, read_json,
+    rev_parse, set_version, sorted, write_file, write_json, write_marketplace, write_plugin,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -36,23 +36,6 @@ fn record_at(ctx: &TestContext, id: &str, scope: &str, project: Option<&Path>) -
         .find(|r| r["scope"] == scope && project.is_none_or(|p| r["projectPath"] == s(p)))
         .cloned()
         .unwrap_or_else(|| panic!("no {scope} record for {id}"))
-}
-
-/// Sets the marketplace's `lastUpdated` far in the past, so the next update refreshes it
-/// (the reference's scenario 04 does the same).
-fn age_marketplace(ctx: &TestContext, name: &str) {
-    let path = ctx.plugins().join("known_marketplaces.json");
-    let mut known = read_json(&path);
-    known[name]["lastUpdated"] = json!("2020-01-01T00:00:00.000Z");
-    write_json(&path, &known);
-}
-
-/// Sets `version` in a plugin.json.
-fn set_version(plugin_dir: &Path, version: &str) {
-    let path = plugin_dir.join(".claude-plugin/plugin.json");
-    let mut manifest = read_json(&path);
-    manifest["version"] = Value::from(version);
-    write_json(&path, &manifest);
 }
 
 /// The `.orphaned_at` of a cache directory: present, 13 digits without a newline, between
@@ -700,17 +683,6 @@ fn a_plugin_no_longer_listed_offline_suggests_a_refresh() {
 }
 
 // ---- update --all ------------------------------------------------------------------------------
-
-/// Every JSON line on stdout, parsed.
-#[track_caller]
-fn json_lines(out: &Run) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{out}"))
-        })
-        .collect()
-}
 
 /// The line of `id` at `scope` among `lines`.
 #[track_caller]
