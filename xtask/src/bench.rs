@@ -452,14 +452,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         &reference_version,
         &reference_note,
     );
-    if options.keep {
-        eprintln!("bench: kept {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    if failed && options.check {
-        std::process::exit(1);
-    }
+    finish(&options, &dir, failed);
     Ok(())
 }
 
@@ -865,14 +858,7 @@ fn run_update_world(options: &Options) -> Result<()> {
     drop(github);
     let measured = result?;
     let failed = print_update_report(&measured);
-    if options.keep {
-        eprintln!("bench: kept {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    if failed && options.check {
-        std::process::exit(1);
-    }
+    finish(options, &dir, failed);
     Ok(())
 }
 
@@ -1159,4 +1145,17 @@ fn print_update_report(m: &UpdateMeasured) -> bool {
         }
     );
     !ok
+}
+
+/// The end of a run: the throwaway directory kept (`--keep`, and said where) or removed; exit 1
+/// when a target was missed and `--check` was given.
+fn finish(options: &Options, dir: &Path, failed: bool) {
+    if options.keep {
+        eprintln!("bench: kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if failed && options.check {
+        std::process::exit(1);
+    }
 }
